@@ -1,0 +1,210 @@
+"""Capabilities back to documents: from the models to YAML that re-imports to the same state.
+
+``build_document`` walks ``layout`` over a capability's rows and produces the document
+(keys in the order the official schema lists them, unknown keys after them, as they
+were written). ``resolved_document`` produces the same with each imported consumes
+block inlined, which is what the importer compares to decide that a re-import
+changes nothing.
+
+Every row of a capability is read with one query per model.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import yaml
+from django.apps import apps
+from django.db.models import Model, Q
+
+from .layout import CAPABILITY, GROUP_ORDER, IMPORTED_CONSUMES_KEYS, PARTS, Children, Field, Group
+from .models import Capability
+
+IMPORT_MARKER = "__import__"
+
+
+class _Rows:
+    """All rows of one capability, grouped by parent, loaded with one query per model."""
+
+    def __init__(self, capability: Capability) -> None:
+        self.children: dict[tuple[str, str, int], list[Model]] = defaultdict(list)
+        self.by_id: dict[tuple[str, int], Model] = {}
+        for part in PARTS.values():
+            if not part.capability_paths:
+                continue  # the capability itself
+            model = apps.get_model("capabilities_app", part.model)
+            query = Q()
+            for path in part.capability_paths:
+                query |= Q(**{path: capability})
+            for row in model.objects.filter(query).order_by("position", "id"):
+                self.by_id[(part.name, row.pk)] = row
+                for attr in self._parent_attrs(part.name):
+                    parent_id = getattr(row, f"{attr}_id")
+                    if parent_id is not None:
+                        self.children[(part.name, attr, parent_id)].append(row)
+
+    @staticmethod
+    def _parent_attrs(part_name: str) -> set[str]:
+        return {
+            member.parent_attr
+            for part in PARTS.values()
+            for member in _all_members(part.members)
+            if isinstance(member, Children) and member.part == part_name
+        }
+
+    def of(self, member: Children, parent: Model) -> list[Model]:
+        rows = self.children.get((member.part, member.parent_attr, parent.pk), [])
+        if member.fixed:
+            rows = [r for r in rows if all(getattr(r, a) == v for a, v in member.fixed)]
+        return rows
+
+
+def _all_members(members: tuple[Any, ...]) -> list[Any]:
+    result = []
+    for member in members:
+        result.append(member)
+        if isinstance(member, Group):
+            result.extend(_all_members(member.members))
+    return result
+
+
+class _Writer:
+    def __init__(self, capability: Capability, *, resolved: bool, inline_imports: bool) -> None:
+        self.capability = capability
+        self.rows = _Rows(capability)
+        self.resolved = resolved
+        self.inline_imports = inline_imports or resolved
+
+    def call_name(self, operation_id: int) -> str:
+        operation = self.rows.by_id[("consumed_operation", operation_id)]
+        resource = self.rows.by_id[("consumed_resource", operation.resource_id)]
+        consumes = self.rows.by_id[("consumes", resource.consumes_id)]
+        return f"{consumes.namespace}.{operation.name}"
+
+    def ref_name(self, function_id: int) -> str:
+        function = self.rows.by_id[("aggregate_function", function_id)]
+        aggregate = self.rows.by_id[("aggregate", function.aggregate_id)]
+        return f"{aggregate.namespace}.{function.name}"
+
+    def document(self) -> dict[str, Any]:
+        return self.part(CAPABILITY, self.capability)
+
+    def part(self, part: Any, row: Model) -> dict[str, Any]:
+        extra = dict(getattr(row, part.extra_attr) or {})
+        if part.name == "consumes" and row.import_location and not self.inline_imports:
+            return self.import_entry(row, extra)
+        import_marker = extra.pop(IMPORT_MARKER, None)
+        own_type = getattr(row, "type", None)
+        values = self.members(part.members_for(own_type).values(), row, extra)
+        result = _ordered(values, part.order, extra)
+        if part.name == "consumes" and row.import_location and self.resolved:
+            result[IMPORT_MARKER] = self.import_fields(row, import_marker or {})
+        return result
+
+    def import_fields(self, row: Model, unknown: dict[str, Any]) -> dict[str, Any]:
+        fields = {
+            "location": row.import_location,
+            "import": row.import_name,
+            "as": row.import_alias,
+            "description": row.import_description,
+        }
+        result = {k: v for k, v in fields.items() if v is not None}
+        result.update(unknown)
+        return result
+
+    def import_entry(self, row: Model, extra: dict[str, Any]) -> dict[str, Any]:
+        return _ordered(
+            self.import_fields(row, extra.get(IMPORT_MARKER) or {}), IMPORTED_CONSUMES_KEYS, {}
+        )
+
+    def members(self, members: Any, row: Model, extra: dict[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for member in members:
+            if isinstance(member, Field):
+                value = self.field(member, row)
+                if value is not None:
+                    values[member.key] = value
+            elif isinstance(member, Group):
+                # extra holds the group's unknown keys ({} marks a group written empty),
+                # or None for a group written as an explicit null.
+                present = member.key in extra
+                group_extra = extra.pop(member.key, None)
+                inner = self.members(member.members, row, {})
+                if inner or isinstance(group_extra, dict):
+                    order = GROUP_ORDER.get(member.key, ())
+                    values[member.key] = _ordered(inner, order, group_extra or {})
+                elif present:
+                    values[member.key] = group_extra
+            else:
+                children = self.children(member, row)
+                if children:
+                    values[member.key] = children
+                    extra.pop(member.key, None)
+        return values
+
+    def field(self, member: Field, row: Model) -> Any:
+        if member.kind == "call":
+            target = getattr(row, f"{member.attr}_id")
+            return None if target is None else self.call_name(target)
+        if member.kind == "ref":
+            target = getattr(row, f"{member.attr}_id")
+            return None if target is None else self.ref_name(target)
+        return getattr(row, member.attr)
+
+    def children(self, member: Children, row: Model) -> Any:
+        rows = self.rows.of(member, row)
+        if not rows:
+            return None
+        if member.mapping:
+            key_attr, value_attr = member.mapping
+            return {getattr(r, key_attr): getattr(r, value_attr) for r in rows}
+        if member.scalar_attr:
+            return [getattr(r, member.scalar_attr) for r in rows]
+        part = PARTS[member.part]
+        return [self.part(part, r) for r in rows]
+
+
+def _ordered(values: dict[str, Any], order: tuple[str, ...], extra: dict[str, Any]) -> dict[str, Any]:
+    """Known keys in spec order, then keys kept from the document as they came."""
+    result = {key: values[key] for key in order if key in values}
+    for key, value in values.items():
+        result.setdefault(key, value)
+    for key, value in extra.items():
+        if key not in result:
+            result[key] = value
+    return result
+
+
+def build_document(capability: Capability, *, inline_imports: bool = False) -> dict[str, Any]:
+    """The capability as a document (imports stay references unless ``inline_imports``)."""
+    return _Writer(capability, resolved=False, inline_imports=inline_imports).document()
+
+
+def resolved_document(capability: Capability) -> dict[str, Any]:
+    """The capability with imported consumes inlined and their import noted."""
+    return _Writer(capability, resolved=True, inline_imports=True).document()
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style throughout; multi-line strings as literal blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump_yaml(document: dict[str, Any]) -> str:
+    return yaml.dump(
+        document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120
+    )
+
+
+def export_yaml(capability: Capability, *, inline_imports: bool = False) -> str:
+    """The capability as YAML text."""
+    return dump_yaml(build_document(capability, inline_imports=inline_imports))

@@ -1,0 +1,483 @@
+"""Documents into the store: one transaction per run, bulk writes, nothing half-written.
+
+``import_documents`` reads, checks and writes a batch of documents. Every document
+of a run is checked, and the run's writes are kept only if every document passed
+(and the run is not a dry run): one bad file leaves the database as it was.
+
+A document whose resolved form equals what is stored (see ``exporter``) is
+``unchanged`` and writes nothing. Otherwise its rows are replaced: the old parts
+are deleted and the new ones written with one bulk insert per model, so the number
+of queries does not grow with the number of operations.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from . import exporter
+from .exceptions import Diagnostic, SpecError
+from .layout import CAPABILITY, CONSUMES, IMPORTED_CONSUMES_KEYS, PARTS, WRITE_ORDER, Children, Field, Group
+from .loader import KeyPath, Source, format_key_path, parse_source
+from .models import Aggregate, Bind, Capability, CapabilityTag, Consumes, Expose
+from .specs import ConsumesEntry, ImportResolver, ParsedDocument, parse_document
+
+Status = Literal["created", "updated", "unchanged", "valid", "failed"]
+
+
+@dataclass
+class DocumentInput:
+    """One document to import: where it comes from, its registry name, how to read it."""
+
+    origin: str
+    name: str
+    load: Callable[[], Source]
+
+
+@dataclass
+class Outcome:
+    """What happened to one document of a run."""
+
+    origin: str
+    name: str
+    status: Status
+    operations: int = 0
+    tools: int = 0
+    errors: list[Diagnostic] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+    capability_id: int | None = None
+
+    @property
+    def line(self) -> str:
+        if self.status == "failed":
+            return f"failed {self.name}"
+        return f"{self.status} {self.name} ({self.operations} operations, {self.tools} tools)"
+
+
+@dataclass
+class RunReport:
+    outcomes: list[Outcome]
+    dry_run: bool
+    written: bool
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status != "failed" for o in self.outcomes)
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+def import_documents(
+    documents: Iterable[DocumentInput],
+    *,
+    strict: bool = False,
+    dry_run: bool = False,
+    resolve_import: ImportResolver | None = None,
+    on_progress: Callable[[Outcome], None] | None = None,
+) -> RunReport:
+    """Check and write ``documents`` in one transaction; keep nothing if any fails.
+
+    With ``dry_run`` the writes happen and are rolled back, so the outcomes say
+    exactly what a real run would do (``created``, ``updated``, ``unchanged``).
+    """
+    outcomes: list[Outcome] = []
+    with transaction.atomic():
+        for document in documents:
+            outcome = _import_one(
+                document, strict=strict, resolve_import=resolve_import, write=True
+            )
+            outcomes.append(outcome)
+            if on_progress:
+                on_progress(outcome)
+        ok = all(o.status != "failed" for o in outcomes)
+        written = ok and not dry_run and any(o.status != "unchanged" for o in outcomes)
+        if not ok or dry_run:
+            transaction.set_rollback(True)
+    return RunReport(outcomes=outcomes, dry_run=dry_run, written=written)
+
+
+def check_documents(
+    documents: Iterable[DocumentInput],
+    *,
+    strict: bool = False,
+    resolve_import: ImportResolver | None = None,
+    on_progress: Callable[[Outcome], None] | None = None,
+) -> RunReport:
+    """Run every check an import runs (namespace owners included) without writing."""
+    outcomes: list[Outcome] = []
+    for document in documents:
+        outcome = _import_one(document, strict=strict, resolve_import=resolve_import, write=False)
+        outcomes.append(outcome)
+        if on_progress:
+            on_progress(outcome)
+    return RunReport(outcomes=outcomes, dry_run=True, written=False)
+
+
+def _import_one(
+    document: DocumentInput,
+    *,
+    strict: bool,
+    resolve_import: ImportResolver | None,
+    write: bool,
+) -> Outcome:
+    try:
+        source = document.load()
+        parsed = parse_document(
+            source, name=document.name, strict=strict, resolve_import=resolve_import
+        )
+    except SpecError as exc:
+        return Outcome(
+            document.origin, document.name, "failed", errors=exc.diagnostics, warnings=exc.warnings
+        )
+    try:
+        if not write:
+            return check_document(parsed)
+        with transaction.atomic():
+            return write_document(parsed)
+    except SpecError as exc:
+        return Outcome(
+            document.origin,
+            document.name,
+            "failed",
+            errors=exc.diagnostics,
+            warnings=[*parsed.warnings, *exc.warnings],
+        )
+
+
+def _outcome(parsed: ParsedDocument, status: Status) -> Outcome:
+    return Outcome(
+        parsed.source.origin,
+        parsed.name,
+        status,
+        operations=parsed.operation_count,
+        tools=parsed.tool_count,
+        warnings=parsed.warnings,
+    )
+
+
+def check_document(parsed: ParsedDocument) -> Outcome:
+    """Every check ``write_document`` makes, with no write."""
+    existing = Capability.objects.filter(name=parsed.name).first()
+    _check_namespace_owners(parsed, existing)
+    builder = _RowBuilder(parsed, existing)
+    builder.build()
+    builder.validate()
+    return _outcome(parsed, "valid")
+
+
+def write_document(parsed: ParsedDocument) -> Outcome:
+    """Store ``parsed`` (inside the caller's transaction); return what it did."""
+    existing = Capability.objects.filter(name=parsed.name).first()
+    outcome = _outcome(parsed, "created")
+    if existing is not None and existing.kind == parsed.kind:
+        if exporter.resolved_document(existing) == parsed.resolved():
+            outcome.status = "unchanged"
+            outcome.capability_id = existing.pk
+            return outcome
+    _check_namespace_owners(parsed, existing)
+    builder = _RowBuilder(parsed, existing)
+    builder.build()
+    builder.validate()
+    if existing is not None:
+        _delete_parts(existing)
+        outcome.status = "updated"
+    capability = builder.capability
+    capability.source_document = parsed.source.text
+    capability.source_sha256 = parsed.source.sha256
+    capability.source_origin = parsed.source.origin[:1024]
+    capability.imported_at = timezone.now()
+    try:
+        capability.save()
+        builder.write()
+    except IntegrityError as exc:  # a constraint specs could not see (a race, say)
+        raise SpecError(
+            [parsed.source.diagnostic("error", "constraint", (), f"database refused: {exc}")]
+        ) from exc
+    outcome.capability_id = capability.pk
+    return outcome
+
+
+def _check_namespace_owners(parsed: ParsedDocument, existing: Capability | None) -> None:
+    exposes = (parsed.data.get("capability") or {}).get("exposes") or []
+    wanted = {e["namespace"]: i for i, e in enumerate(exposes) if e.get("namespace")}
+    if not wanted:
+        return
+    owners = Expose.objects.filter(namespace__in=wanted).select_related("capability")
+    if existing is not None:
+        owners = owners.exclude(capability=existing)
+    errors = [
+        parsed.source.diagnostic(
+            "error",
+            "namespace_taken",
+            ("capability", "exposes", wanted[expose.namespace], "namespace"),
+            f"expose namespace {expose.namespace!r} is owned by capability "
+            f"{expose.capability.name!r}; expose namespaces are unique across the registry",
+        )
+        for expose in owners
+    ]
+    if errors:
+        raise SpecError(errors)
+
+
+def _delete_parts(capability: Capability) -> None:
+    # Exposes and aggregates first: they hold protected references to operations
+    # and functions.
+    for model in (Expose, Aggregate, Consumes, Bind, CapabilityTag):
+        model.objects.filter(capability=capability).delete()
+
+
+class _RowBuilder:
+    """Turns a parsed document into unsaved model instances, following ``layout``."""
+
+    def __init__(self, parsed: ParsedDocument, existing: Capability | None) -> None:
+        self.parsed = parsed
+        self.rows: dict[str, list[models.Model]] = defaultdict(list)
+        self.by_path: dict[KeyPath, models.Model] = {}
+        self.located: list[tuple[models.Model, Any, Source, KeyPath]] = []
+        self.links: list[tuple[models.Model, str, KeyPath]] = []
+        self.entries: dict[KeyPath, ConsumesEntry] = {e.doc_path: e for e in parsed.consumes}
+        self.capability = existing or Capability(name=parsed.name)
+
+    def build(self) -> None:
+        capability = self.capability
+        for member in _fields(CAPABILITY.members):
+            setattr(capability, member.attr, None)
+        capability.extra = {}
+        capability.kind = self.parsed.kind
+        self.fill(CAPABILITY, capability, self.parsed.data, (), self.parsed.source, ())
+        if capability.spec_version is None:
+            capability.spec_version = self.parsed.version
+        for row, attr, target in self.links:
+            setattr(row, attr, self.by_path[target])
+
+    def fill(
+        self,
+        part: Any,
+        row: models.Model,
+        data: dict[str, Any],
+        path: KeyPath,
+        source: Source,
+        source_path: KeyPath,
+    ) -> None:
+        """Set ``row``'s fields from ``data`` and build its children."""
+        self.located.append((row, part, source, source_path))
+        extra = getattr(row, part.extra_attr)
+        own_type = data.get("type") if isinstance(data.get("type"), str) else None
+        members = part.members_for(own_type)
+        for key, value in data.items():
+            member = members.get(key)
+            if member is None or value is None or (isinstance(member, Children) and not value):
+                extra[key] = value  # kept as written: unknown, null, or an empty list
+            else:
+                self.member(member, row, value, (*path, key), source, (*source_path, key), extra)
+
+    def member(
+        self,
+        member: Any,
+        row: models.Model,
+        value: Any,
+        path: KeyPath,
+        source: Source,
+        source_path: KeyPath,
+        extra: dict[str, Any],
+    ) -> None:
+        if isinstance(member, Field):
+            if member.kind == "call":
+                self.links.append((row, member.attr, self.parsed.call_targets[path]))
+            elif member.kind == "ref":
+                self.links.append((row, member.attr, self.parsed.ref_targets[path]))
+            else:
+                setattr(row, member.attr, value)
+        elif isinstance(member, Group):
+            group_members = {m.key: m for m in member.members}
+            unknown: dict[str, Any] = {}
+            for key, item in value.items():
+                inner = group_members.get(key)
+                if inner is None or item is None or (isinstance(inner, Children) and not item):
+                    unknown[key] = item
+                else:
+                    self.member(inner, row, item, (*path, key), source, (*source_path, key), unknown)
+            extra[member.key] = unknown
+        else:
+            self.children(member, row, value, path, source, source_path)
+
+    def children(
+        self,
+        member: Children,
+        parent: models.Model,
+        value: Any,
+        path: KeyPath,
+        source: Source,
+        source_path: KeyPath,
+    ) -> None:
+        part = PARTS[member.part]
+        model = apps.get_model("capabilities_app", part.model)
+        base = {member.parent_attr: parent, **dict(member.fixed)}
+        if member.mapping:
+            key_attr, value_attr = member.mapping
+            for i, (key, item) in enumerate(value.items()):
+                row = model(**base, position=i, **{key_attr: key, value_attr: item})
+                self.add(part, row, (*path, key), source, (*source_path, key))
+            return
+        if member.scalar_attr:
+            for i, item in enumerate(value):
+                row = model(**base, position=i, **{member.scalar_attr: item})
+                self.add(part, row, (*path, i), source, (*source_path, i))
+            return
+        for i, item in enumerate(value):
+            item_path = (*path, i)
+            row = model(**base, position=i, extra={})
+            self.add(part, row, item_path, source, (*source_path, i), located=False)
+            entry = self.entries.get(item_path) if part is CONSUMES else None
+            if entry is not None and entry.import_entry is not None:
+                self.imported_consumes(row, entry)
+            else:
+                self.fill(part, row, item, item_path, source, (*source_path, i))
+
+    def imported_consumes(self, row: models.Model, entry: ConsumesEntry) -> None:
+        self.fill(CONSUMES, row, entry.data, entry.doc_path, entry.source, entry.data_path)
+        fields = entry.import_entry or {}
+        row.import_location = fields.get("location")
+        row.import_name = fields.get("import")
+        row.import_alias = fields.get("as")
+        row.import_description = fields.get("description")
+        row.import_sha256 = entry.source.sha256
+        unknown = {k: v for k, v in fields.items() if k not in IMPORTED_CONSUMES_KEYS}
+        if unknown:
+            row.extra[exporter.IMPORT_MARKER] = unknown
+
+    def add(
+        self,
+        part: Any,
+        row: models.Model,
+        path: KeyPath,
+        source: Source,
+        source_path: KeyPath,
+        *,
+        located: bool = True,
+    ) -> None:
+        self.rows[part.name].append(row)
+        self.by_path[path] = row
+        if located:
+            self.located.append((row, part, source, source_path))
+
+    def validate(self) -> None:
+        """Run each row's field validators (no queries); report at the document's keys."""
+        errors: list[Diagnostic] = []
+        for row, part, source, path in self.located:
+            exclude = _foreign_keys(type(row))
+            try:
+                row.clean_fields(exclude=exclude)
+            except ValidationError as exc:
+                keys = _keys_by_attr(part)
+                for attr, messages in exc.message_dict.items():
+                    key = keys.get(attr, attr)
+                    for message in messages:
+                        errors.append(
+                            source.diagnostic("error", "invalid_value", (*path, key), message)
+                        )
+        if errors:
+            raise SpecError(errors)
+
+    def write(self) -> None:
+        for name in WRITE_ORDER:
+            rows = self.rows.get(name)
+            if rows:
+                type(rows[0]).objects.bulk_create(rows)
+
+
+def _fields(members: Iterable[Any]) -> Iterable[Field]:
+    for member in members:
+        if isinstance(member, Field):
+            yield member
+        elif isinstance(member, Group):
+            yield from _fields(member.members)
+
+
+def _keys_by_attr(part: Any) -> dict[str, str]:
+    keys = {f.attr: f.key for f in _fields(part.members)}
+    keys.update({"position": "position", "extra": "extra"})
+    return keys
+
+
+_FOREIGN_KEYS: dict[type, list[str]] = {}
+
+
+def _foreign_keys(model: type[models.Model]) -> list[str]:
+    if model not in _FOREIGN_KEYS:
+        _FOREIGN_KEYS[model] = [
+            f.name for f in model._meta.get_fields() if isinstance(f, models.ForeignKey)
+        ] + ["id"]
+    return _FOREIGN_KEYS[model]
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def file_inputs(paths: list[Path], *, max_bytes: int, name: str | None = None) -> list[DocumentInput]:
+    """One input per file; the name is ``name`` or the file name without its extension."""
+    from .loader import read_source
+
+    return [
+        DocumentInput(
+            origin=str(path),
+            name=name or path.stem,
+            load=lambda path=path: read_source(path, max_bytes=max_bytes),
+        )
+        for path in paths
+    ]
+
+
+def upload_input(filename: str, content: bytes, *, max_bytes: int, name: str | None = None) -> DocumentInput:
+    """An uploaded document (the admin's Import YAML page)."""
+    return DocumentInput(
+        origin=filename,
+        name=name or Path(filename).stem,
+        load=lambda: parse_source(content, origin=filename, max_bytes=max_bytes),
+    )
+
+
+def registry_import_resolver(*, max_bytes: int) -> ImportResolver:
+    """Resolve ``import`` against documents already in the registry (for uploads).
+
+    The document named like the location's file wins; otherwise the one stored
+    document that declares the namespace. The stored state is exported, so admin
+    edits to the shared document count.
+    """
+
+    def resolve(_importing: Source, location: str, import_name: str) -> Source:
+        stem = Path(location.split("://", 1)[-1]).stem
+        candidate = Capability.objects.filter(name=stem).first()
+        if candidate is None or not candidate.consumes.filter(namespace=import_name).exists():
+            owners = list(
+                Capability.objects.filter(
+                    consumes__namespace=import_name, consumes__import_location__isnull=True
+                ).distinct()[:2]
+            )
+            candidate = owners[0] if len(owners) == 1 else None
+        if candidate is None:
+            raise SpecError(
+                [
+                    Diagnostic(
+                        "error",
+                        "import_not_found",
+                        f"no document in the registry defines consumes {import_name!r} "
+                        f"(import the shared document {stem!r} first)",
+                        origin=location,
+                        key_path=format_key_path(("consumes",)),
+                    )
+                ]
+            )
+        text = exporter.export_yaml(candidate, inline_imports=True)
+        return parse_source(text, origin=f"registry:{candidate.name}", max_bytes=max_bytes)
+
+    return resolve

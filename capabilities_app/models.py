@@ -1,0 +1,662 @@
+"""The capability store: every part of a Naftiko capability document as a model.
+
+The models follow the list-based ``naftiko`` 1.0.0-alpha1/alpha2 format part by part
+(``layout`` says which key maps to which field), normalised so that an admin can edit
+each part on its own page. Optional keys are nullable fields: ``NULL`` means the key
+is absent, ``""`` means it was written empty. Keys the format does not define are
+kept as written in each model's ``extra`` field, so an export gives back what was
+imported.
+
+Models do no network I/O and know nothing of YAML.
+"""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from .layout import BIND_VARIABLE_PATTERN, HTTP_METHODS, NAME_PATTERN
+
+NAME_VALIDATOR = RegexValidator(
+    NAME_PATTERN,
+    "Use letters, digits, '.', '_' and '-', starting with a letter or digit.",
+)
+BIND_VARIABLE_VALIDATOR = RegexValidator(
+    BIND_VARIABLE_PATTERN, "A bind variable is upper case: letters, digits and '_'."
+)
+
+
+Method = models.TextChoices("Method", [(m, m) for m in HTTP_METHODS])
+
+
+class ParameterLocation(models.TextChoices):
+    QUERY = "query"
+    HEADER = "header"
+    PATH = "path"
+    COOKIE = "cookie"
+    BODY = "body"
+    ENVIRONMENT = "environment"
+
+
+class Scope(models.TextChoices):
+    ROOT = "root", "document root"
+    CAPABILITY = "capability", "capability block"
+
+
+def _text(verbose_name: str, **kwargs) -> models.TextField:
+    return models.TextField(verbose_name, null=True, blank=True, **kwargs)
+
+
+def _char(verbose_name: str, max_length: int = 255, **kwargs) -> models.CharField:
+    return models.CharField(verbose_name, max_length=max_length, null=True, blank=True, **kwargs)
+
+
+def _json(verbose_name: str, **kwargs) -> models.JSONField:
+    return models.JSONField(verbose_name, null=True, blank=True, **kwargs)
+
+
+def _call(related_name: str) -> models.ForeignKey:
+    return models.ForeignKey(
+        "ConsumedOperation",
+        verbose_name="call",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name=related_name,
+        help_text="The consumed operation this calls (written `namespace.operation`).",
+    )
+
+
+def _ref(related_name: str) -> models.ForeignKey:
+    return models.ForeignKey(
+        "AggregateFunction",
+        verbose_name="ref",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name=related_name,
+        help_text="The aggregate function this reuses (written `namespace.function`).",
+    )
+
+
+class DocumentPart(models.Model):
+    """Fields every stored part of a document has: its place in its list, and unknown keys."""
+
+    position = models.PositiveIntegerField(
+        default=0, help_text="Order among its siblings in the document."
+    )
+    extra = models.JSONField(
+        "other keys",
+        default=dict,
+        blank=True,
+        help_text="Keys the format does not define, kept as written.",
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ("position", "id")
+
+
+class Capability(models.Model):
+    """One imported document: a capability, or a shared consumes document others import."""
+
+    class Kind(models.TextChoices):
+        CAPABILITY = "capability", "capability"
+        CONSUMES = "consumes", "shared consumes document"
+
+    name = models.CharField(
+        max_length=200,
+        unique=True,
+        validators=[NAME_VALIDATOR],
+        help_text="The registry's name for this document (the file name when imported).",
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CAPABILITY)
+    enabled = models.BooleanField(
+        default=True, help_text="Disabled capabilities are kept but not served."
+    )
+    spec_version = models.CharField(
+        "naftiko version",
+        max_length=32,
+        choices=[("1.0.0-alpha1", "1.0.0-alpha1"), ("1.0.0-alpha2", "1.0.0-alpha2")],
+        default="1.0.0-alpha2",
+    )
+    label = _char("label", 500)
+    description = _text("description")
+    created = _char("created", 32, help_text="info.created (YYYY-MM-DD).")
+    modified = _char("modified", 32, help_text="info.modified (YYYY-MM-DD).")
+    stakeholders = _json("stakeholders", help_text="info.stakeholders: [{role, fullName, email}].")
+    extra = models.JSONField(
+        "other keys",
+        default=dict,
+        blank=True,
+        help_text="Keys the format does not define (at the root, in info, in capability).",
+    )
+    source_document = models.TextField(
+        "source document", blank=True, help_text="The YAML text as imported."
+    )
+    source_sha256 = models.CharField("source SHA-256", max_length=64, blank=True)
+    source_origin = models.CharField(
+        "imported from", max_length=1024, blank=True, help_text="The file or upload name."
+    )
+    imported_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name_plural = "capabilities"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CapabilityTag(models.Model):
+    """One entry of ``info.tags``, in order."""
+
+    capability = models.ForeignKey(Capability, on_delete=models.CASCADE, related_name="tags")
+    position = models.PositiveIntegerField(default=0)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ("position", "id")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Bind(DocumentPart):
+    """A ``binds`` entry: a namespace of variables and where their values come from."""
+
+    capability = models.ForeignKey(Capability, on_delete=models.CASCADE, related_name="binds")
+    scope = models.CharField(
+        max_length=16,
+        choices=Scope.choices,
+        default=Scope.CAPABILITY,
+        help_text="Where the entry sits in the document.",
+    )
+    namespace = models.CharField(max_length=255)
+    description = _text("description")
+    location = _char(
+        "location",
+        2048,
+        help_text="file:///… for a YAML or JSON map; empty: values come from the environment.",
+    )
+
+    class Meta(DocumentPart.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["capability", "namespace"], name="bind_namespace_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.namespace
+
+
+class BindKey(models.Model):
+    """``VARIABLE: provider-key``: the variable a document uses and the key that holds its value."""
+
+    bind = models.ForeignKey(Bind, on_delete=models.CASCADE, related_name="keys")
+    position = models.PositiveIntegerField(default=0)
+    variable = models.CharField(max_length=255, validators=[BIND_VARIABLE_VALIDATOR])
+    provider_key = models.CharField(
+        "provider key",
+        max_length=255,
+        help_text="Environment variable (or key in the location's map) that holds the value.",
+    )
+
+    class Meta:
+        ordering = ("position", "id")
+        constraints = [
+            models.UniqueConstraint(fields=["bind", "variable"], name="bind_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variable} → {self.provider_key}"
+
+
+class Consumes(DocumentPart):
+    """A ``consumes`` entry: one upstream HTTP API (or one imported from another document)."""
+
+    capability = models.ForeignKey(Capability, on_delete=models.CASCADE, related_name="consumes")
+    scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.CAPABILITY)
+    namespace = models.CharField(
+        max_length=255, help_text="Used by `call: namespace.operation`."
+    )
+    type = models.CharField(max_length=32, default="http")
+    description = _text("description")
+    base_uri = _char(
+        "base URI",
+        2048,
+        help_text="Upstream base URI. Empty or templated: the capability answers 503 "
+        "until an admin sets it.",
+    )
+    authentication = _json(
+        "authentication",
+        help_text="{type: bearer|basic|digest|apikey|oauth2, …}; use {{VARIABLE}} for secrets.",
+    )
+    import_location = _char(
+        "imported from", 2048, help_text="`location` of an imported consumes block."
+    )
+    import_name = _char("import", help_text="Namespace taken from that document.")
+    import_alias = _char("as", help_text="Namespace it is known by here.")
+    import_description = _text("import description")
+    import_sha256 = models.CharField(
+        "imported document SHA-256", max_length=64, blank=True, default=""
+    )
+
+    class Meta(DocumentPart.Meta):
+        verbose_name_plural = "consumes"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["capability", "namespace"], name="consumes_namespace_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.namespace
+
+    @property
+    def is_imported(self) -> bool:
+        return bool(self.import_location)
+
+
+class ConsumedResource(DocumentPart):
+    """A resource (path) of a consumed API."""
+
+    consumes = models.ForeignKey(Consumes, on_delete=models.CASCADE, related_name="resources")
+    name = models.CharField(max_length=255)
+    label = _char("label", 500)
+    description = _text("description")
+    path = models.CharField(max_length=2048, help_text="Relative to the base URI; {x} or {{x}}.")
+
+    class Meta(DocumentPart.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consumes", "name"], name="consumed_resource_name_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.path}"
+
+
+class ConsumedOperation(DocumentPart):
+    """An operation of a consumed resource: what `call: namespace.name` runs upstream."""
+
+    resource = models.ForeignKey(
+        ConsumedResource, on_delete=models.CASCADE, related_name="operations"
+    )
+    name = models.CharField(max_length=255)
+    label = _char("label", 500)
+    description = _text("description")
+    method = models.CharField(max_length=8, choices=Method.choices)
+    output_raw_format = _char(
+        "output raw format", 32, help_text="json (default), xml, csv, tsv, psv, yaml, …"
+    )
+    output_schema = _json("output schema")
+    body = _json("body", help_text="A Mustache string, or {type, data}.")
+
+    class Meta(DocumentPart.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource", "name"], name="consumed_operation_name_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.name}"
+
+    @property
+    def call_name(self) -> str:
+        """How a ``call`` names this operation: ``namespace.name``."""
+        return f"{self.resource.consumes.namespace}.{self.name}"
+
+
+class ConsumedParameter(DocumentPart):
+    """An input parameter of a consumed API, resource or operation (exactly one of them)."""
+
+    consumes = models.ForeignKey(
+        Consumes, on_delete=models.CASCADE, null=True, blank=True, related_name="parameters"
+    )
+    resource = models.ForeignKey(
+        ConsumedResource,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="parameters",
+    )
+    operation = models.ForeignKey(
+        ConsumedOperation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="parameters",
+    )
+    name = models.CharField(max_length=255)
+    location = models.CharField("in", max_length=16, choices=ParameterLocation.choices)
+    value = _json("value", help_text="A literal, or a Mustache template such as {{VAR}}.")
+    type = _char("type", 64)
+    required = models.BooleanField(null=True, blank=True)
+    description = _text("description")
+
+    class Meta(DocumentPart.Meta):
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(consumes__isnull=False, resource__isnull=True, operation__isnull=True)
+                    | Q(consumes__isnull=True, resource__isnull=False, operation__isnull=True)
+                    | Q(consumes__isnull=True, resource__isnull=True, operation__isnull=False)
+                ),
+                name="consumed_parameter_one_parent",
+            ),
+            models.UniqueConstraint(
+                fields=["consumes", "name", "location"],
+                condition=Q(consumes__isnull=False),
+                name="consumed_parameter_unique_in_consumes",
+            ),
+            models.UniqueConstraint(
+                fields=["resource", "name", "location"],
+                condition=Q(resource__isnull=False),
+                name="consumed_parameter_unique_in_resource",
+            ),
+            models.UniqueConstraint(
+                fields=["operation", "name", "location"],
+                condition=Q(operation__isnull=False),
+                name="consumed_parameter_unique_in_operation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.location})"
+
+
+class ConsumedOutputParameter(DocumentPart):
+    """An output parameter of a consumed operation (a JSONPath projection for steps)."""
+
+    operation = models.ForeignKey(
+        ConsumedOperation, on_delete=models.CASCADE, related_name="output_parameters"
+    )
+    name = _char("name")
+    type = _char("type", 64)
+    value = _text("value", help_text="JSONPath; $ is the whole response.")
+
+    def __str__(self) -> str:
+        return self.name or "(unnamed)"
+
+
+class Expose(DocumentPart):
+    """An ``exposes`` entry: a REST API, an MCP server, or a stored skill/control adapter."""
+
+    class Type(models.TextChoices):
+        REST = "rest", "REST"
+        MCP = "mcp", "MCP"
+        SKILL = "skill", "skill"
+        CONTROL = "control", "control"
+
+    capability = models.ForeignKey(Capability, on_delete=models.CASCADE, related_name="exposes")
+    type = models.CharField(max_length=16, choices=Type.choices)
+    namespace = models.CharField(
+        max_length=255,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="Unique across the whole registry: it is the URL prefix (/rest/<ns>, /mcp/<ns>).",
+    )
+    transport = _char("transport", 16, help_text="MCP: http (default) or stdio.")
+    address = _char("address")
+    port = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    description = _text("description", help_text="For MCP, the server instructions.")
+    authentication = _json("authentication")
+
+    class Meta(DocumentPart.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.namespace or '-'}"
+
+
+class ExposedResource(DocumentPart):
+    """A path of a REST expose."""
+
+    expose = models.ForeignKey(Expose, on_delete=models.CASCADE, related_name="rest_resources")
+    path = models.CharField(max_length=2048, help_text="Served at /rest/<namespace><path>.")
+    name = _char("name")
+    label = _char("label", 500)
+    description = _text("description")
+    forward = _json("forward", help_text="{targetNamespace, trustedHeaders}: proxy the path.")
+
+    class Meta(DocumentPart.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["expose", "name"],
+                condition=Q(name__isnull=False),
+                name="exposed_resource_name_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+
+class ExposedOperation(DocumentPart):
+    """A method on a REST path: calls a consumed operation, runs steps, reuses a ref, or mocks."""
+
+    resource = models.ForeignKey(
+        ExposedResource, on_delete=models.CASCADE, related_name="operations"
+    )
+    method = models.CharField(max_length=8, choices=Method.choices)
+    name = _char("name")
+    label = _char("label", 500)
+    description = _text("description")
+    call = _call("exposed_operations")
+    ref = _ref("exposed_operations")
+    with_values = _json("with", db_column="with_values", help_text="Parameter name → value.")
+    output_parameters = _json("output parameters")
+    steps = _json("steps")
+    mappings = _json("mappings")
+
+    class Meta(DocumentPart.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource", "name"],
+                condition=Q(name__isnull=False),
+                name="exposed_operation_name_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.name or ''}".strip()
+
+
+class ExposedParameter(DocumentPart):
+    """A declared input parameter of a REST resource or operation."""
+
+    resource = models.ForeignKey(
+        ExposedResource,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="parameters",
+    )
+    operation = models.ForeignKey(
+        ExposedOperation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="parameters",
+    )
+    name = models.CharField(max_length=255)
+    location = _char("in", 16)
+    type = _char("type", 64)
+    description = _text("description")
+    pattern = _char("pattern", 1024)
+    value = _json("value", help_text="A value starting with $ is a JSONPath into the body.")
+    required = models.BooleanField(null=True, blank=True)
+
+    class Meta(DocumentPart.Meta):
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(resource__isnull=False, operation__isnull=True)
+                    | Q(resource__isnull=True, operation__isnull=False)
+                ),
+                name="exposed_parameter_one_parent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tool(DocumentPart):
+    """An MCP tool."""
+
+    expose = models.ForeignKey(Expose, on_delete=models.CASCADE, related_name="tools")
+    name = models.CharField(max_length=255)
+    label = _char("label", 500, help_text="Shown to clients as the tool's title.")
+    description = _text("description")
+    call = _call("tools")
+    ref = _ref("tools")
+    with_values = _json("with", db_column="with_values")
+    steps = _json("steps")
+    mappings = _json("mappings")
+    output_parameters = _json("output parameters")
+    read_only_hint = models.BooleanField("readOnly hint", null=True, blank=True)
+    destructive_hint = models.BooleanField("destructive hint", null=True, blank=True)
+    idempotent_hint = models.BooleanField("idempotent hint", null=True, blank=True)
+    open_world_hint = models.BooleanField("openWorld hint", null=True, blank=True)
+
+    class Meta(DocumentPart.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["expose", "name"], name="tool_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ToolParameter(DocumentPart):
+    """An input parameter of an MCP tool or an aggregate function."""
+
+    tool = models.ForeignKey(
+        Tool, on_delete=models.CASCADE, null=True, blank=True, related_name="parameters"
+    )
+    function = models.ForeignKey(
+        "AggregateFunction",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="parameters",
+    )
+    name = models.CharField(max_length=255)
+    type = _char("type", 64)
+    description = _text("description")
+    required = models.BooleanField(null=True, blank=True, help_text="Empty means true.")
+
+    class Meta(DocumentPart.Meta):
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(tool__isnull=False, function__isnull=True)
+                    | Q(tool__isnull=True, function__isnull=False)
+                ),
+                name="tool_parameter_one_parent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class McpResource(DocumentPart):
+    """A resource of an MCP expose: read through a call, or from a file location."""
+
+    expose = models.ForeignKey(Expose, on_delete=models.CASCADE, related_name="mcp_resources")
+    name = models.CharField(max_length=255)
+    label = _char("label", 500)
+    uri = _char("URI", 2048)
+    description = _text("description")
+    mime_type = _char("MIME type", 255)
+    call = _call("mcp_resources")
+    with_values = _json("with", db_column="with_values")
+    steps = _json("steps")
+    mappings = _json("mappings")
+    output_parameters = _json("output parameters")
+    location = _char("location", 2048)
+
+    class Meta(DocumentPart.Meta):
+        verbose_name = "MCP resource"
+        constraints = [
+            models.UniqueConstraint(fields=["expose", "name"], name="mcp_resource_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class McpPrompt(DocumentPart):
+    """A prompt of an MCP expose."""
+
+    expose = models.ForeignKey(Expose, on_delete=models.CASCADE, related_name="prompts")
+    name = models.CharField(max_length=255)
+    label = _char("label", 500)
+    description = _text("description")
+    arguments = _json("arguments", help_text="[{name, description, required}]")
+    template = _json("template", help_text="[{role, content}] with {{argument}} placeholders.")
+    location = _char("location", 2048)
+
+    class Meta(DocumentPart.Meta):
+        verbose_name = "MCP prompt"
+        constraints = [
+            models.UniqueConstraint(fields=["expose", "name"], name="mcp_prompt_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Aggregate(DocumentPart):
+    """An ``aggregates`` entry: reusable functions that operations and tools ``ref``."""
+
+    capability = models.ForeignKey(
+        Capability, on_delete=models.CASCADE, related_name="aggregates"
+    )
+    label = _char("label", 500)
+    namespace = models.CharField(max_length=255)
+
+    class Meta(DocumentPart.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["capability", "namespace"], name="aggregate_namespace_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.namespace
+
+
+class AggregateFunction(DocumentPart):
+    """A function of an aggregate."""
+
+    aggregate = models.ForeignKey(Aggregate, on_delete=models.CASCADE, related_name="functions")
+    name = models.CharField(max_length=255)
+    description = _text("description")
+    semantics = _json("semantics", help_text="{safe, idempotent, cacheable}")
+    call = _call("aggregate_functions")
+    with_values = _json("with", db_column="with_values")
+    steps = _json("steps")
+    mappings = _json("mappings")
+    output_parameters = _json("output parameters")
+
+    class Meta(DocumentPart.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["aggregate", "name"], name="aggregate_function_name_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.aggregate.namespace}.{self.name}"
