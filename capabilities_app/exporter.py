@@ -37,9 +37,10 @@ class _Rows:
             query = Q()
             for path in part.capability_paths:
                 query |= Q(**{path: capability})
+            parent_attrs = self._parent_attrs(part.name)
             for row in model.objects.filter(query).order_by("position", "id"):
                 self.by_id[(part.name, row.pk)] = row
-                for attr in self._parent_attrs(part.name):
+                for attr in parent_attrs:
                     parent_id = getattr(row, f"{attr}_id")
                     if parent_id is not None:
                         self.children[(part.name, attr, parent_id)].append(row)
@@ -186,7 +187,7 @@ def resolved_document(capability: Capability) -> dict[str, Any]:
     return _Writer(capability, resolved=True, inline_imports=True).document()
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
     """Block style throughout; multi-line strings as literal blocks."""
 
 

@@ -40,6 +40,7 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:null",
 }
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_STR_TAG = "tag:yaml.org,2002:str"
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
@@ -245,7 +246,7 @@ class _Builder:
         )
 
     def _scalar(self, node: yaml.ScalarNode, path: KeyPath) -> Any:
-        if node.tag == _TIMESTAMP_TAG:
+        if node.tag == _STR_TAG or node.tag == _TIMESTAMP_TAG:
             return node.value
         if node.tag not in _SCALAR_TAGS:
             raise self._unsafe(node, path)

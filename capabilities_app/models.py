@@ -12,11 +12,16 @@ Models do no network I/O and know nothing of YAML.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
 from .layout import BIND_VARIABLE_PATTERN, HTTP_METHODS, NAME_PATTERN
+
+AUTHENTICATION_TYPES = ("basic", "digest", "bearer", "apikey", "oauth2")
 
 NAME_VALIDATOR = RegexValidator(
     NAME_PATTERN,
@@ -96,6 +101,39 @@ class DocumentPart(models.Model):
     class Meta:
         abstract = True
         ordering = ("position", "id")
+
+
+class CallerMixin:
+    """Invariants of parts that ``call`` an operation or ``ref`` a function.
+
+    The target must belong to the same capability: a call names ``namespace.operation``
+    of this document, never of another one.
+    """
+
+    # Attribute path from the part to its capability's id, e.g. "expose.capability_id".
+    capability_id_path = ""
+
+    def owner_capability_id(self) -> int | None:
+        first = self.capability_id_path.split(".")[0]
+        if getattr(self, f"{first}_id") is None:
+            return None
+        return attrgetter(self.capability_id_path)(self)
+
+    def clean(self) -> None:
+        super().clean()  # type: ignore[misc]
+        capability_id = self.owner_capability_id()
+        errors = {}
+        call = getattr(self, "call", None)
+        if call is not None and call.resource.consumes.capability_id != capability_id:
+            errors["call"] = (
+                f"{call.call_name} belongs to capability "
+                f"{call.resource.consumes.capability.name!r}; call an operation of this one."
+            )
+        ref = getattr(self, "ref", None)
+        if ref is not None and ref.aggregate.capability_id != capability_id:
+            errors["ref"] = "Reference a function of an aggregate of this capability."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Capability(models.Model):
@@ -260,6 +298,20 @@ class Consumes(DocumentPart):
     def is_imported(self) -> bool:
         return bool(self.import_location)
 
+    def clean(self) -> None:
+        super().clean()
+        auth = self.authentication
+        if auth is not None and (
+            not isinstance(auth, dict) or auth.get("type") not in AUTHENTICATION_TYPES
+        ):
+            raise ValidationError(
+                {
+                    "authentication": "Authentication is a mapping whose type is one of: "
+                    + ", ".join(AUTHENTICATION_TYPES)
+                    + "."
+                }
+            )
+
 
 class ConsumedResource(DocumentPart):
     """A resource (path) of a consumed API."""
@@ -305,7 +357,7 @@ class ConsumedOperation(DocumentPart):
         ]
 
     def __str__(self) -> str:
-        return f"{self.method} {self.name}"
+        return self.call_name
 
     @property
     def call_name(self) -> str:
@@ -417,6 +469,35 @@ class Expose(DocumentPart):
     def __str__(self) -> str:
         return f"{self.type}:{self.namespace or '-'}"
 
+    def clean(self) -> None:
+        super().clean()
+        errors = {}
+        if self.type != self.Type.CONTROL and not self.namespace:
+            errors["namespace"] = f"A {self.type} expose needs a namespace."
+        if self.type == self.Type.MCP and self.transport not in (None, "", "http", "stdio"):
+            errors["transport"] = "An MCP transport is http or stdio."
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_unique(self, exclude=None) -> None:
+        # Name the capability that owns a namespace, not just "already exists".
+        if self.namespace and (exclude is None or "namespace" not in exclude):
+            owner = (
+                Expose.objects.filter(namespace=self.namespace)
+                .exclude(pk=self.pk)
+                .select_related("capability")
+                .first()
+            )
+            if owner is not None:
+                raise ValidationError(
+                    {
+                        "namespace": f"Namespace {self.namespace!r} is owned by capability "
+                        f"{owner.capability.name!r}: expose namespaces are unique across the "
+                        "registry."
+                    }
+                )
+        super().validate_unique(exclude=exclude)
+
 
 class ExposedResource(DocumentPart):
     """A path of a REST expose."""
@@ -441,8 +522,10 @@ class ExposedResource(DocumentPart):
         return self.path
 
 
-class ExposedOperation(DocumentPart):
+class ExposedOperation(CallerMixin, DocumentPart):
     """A method on a REST path: calls a consumed operation, runs steps, reuses a ref, or mocks."""
+
+    capability_id_path = "resource.expose.capability_id"
 
     resource = models.ForeignKey(
         ExposedResource, on_delete=models.CASCADE, related_name="operations"
@@ -511,8 +594,10 @@ class ExposedParameter(DocumentPart):
         return self.name
 
 
-class Tool(DocumentPart):
+class Tool(CallerMixin, DocumentPart):
     """An MCP tool."""
+
+    capability_id_path = "expose.capability_id"
 
     expose = models.ForeignKey(Expose, on_delete=models.CASCADE, related_name="tools")
     name = models.CharField(max_length=255)
@@ -571,8 +656,10 @@ class ToolParameter(DocumentPart):
         return self.name
 
 
-class McpResource(DocumentPart):
+class McpResource(CallerMixin, DocumentPart):
     """A resource of an MCP expose: read through a call, or from a file location."""
+
+    capability_id_path = "expose.capability_id"
 
     expose = models.ForeignKey(Expose, on_delete=models.CASCADE, related_name="mcp_resources")
     name = models.CharField(max_length=255)
@@ -638,8 +725,10 @@ class Aggregate(DocumentPart):
         return self.namespace
 
 
-class AggregateFunction(DocumentPart):
+class AggregateFunction(CallerMixin, DocumentPart):
     """A function of an aggregate."""
+
+    capability_id_path = "aggregate.capability_id"
 
     aggregate = models.ForeignKey(Aggregate, on_delete=models.CASCADE, related_name="functions")
     name = models.CharField(max_length=255)

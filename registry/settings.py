@@ -68,9 +68,9 @@ TEMPLATES = [
 WSGI_APPLICATION = "registry.wsgi.application"
 ASGI_APPLICATION = "registry.asgi.application"
 
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
+# An empty DATABASE_URL means the default, as if it were unset.
+DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while an import writes; a short busy timeout
@@ -94,7 +94,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "static")
+STATIC_ROOT = env.str("STATIC_ROOT", default="") or str(BASE_DIR / "var" / "static")
 
 # A capability page in the admin posts one field per inline cell; large
 # capabilities have thousands. The documents themselves are capped below.

@@ -49,6 +49,7 @@ def run_with_progress(
         command.stdout.write(outcome.line)
         for line in warning_lines(outcome):
             command.stdout.write(line)
+        command.stdout.flush()  # keep each file's errors under its line on a terminal
         for line in error_lines(outcome):
             command.stderr.write(line)
     if many or skipped:

@@ -1,0 +1,700 @@
+"""The admin: where people see and edit every part of every capability.
+
+Each part has its own change page; a parent's page lists its children inline with a
+link to each child's page (per-level pages scale to capabilities with hundreds of
+operations, where one nested page would not). The capability page also lists all
+its operations and tools. The admin holds no logic of its own: its actions and its
+Import YAML page call the importer and exporter, the same code the commands run.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.text import slugify
+
+from . import models as m
+from .exceptions import SpecError
+from .exporter import export_yaml
+from .forms import ImportYamlForm, PartForm
+from .importer import import_documents, registry_import_resolver, upload_input
+from .loader import parse_source
+from .reporting import error_lines, summary_line, warning_lines
+from .specs import parse_document
+
+
+def _link(obj, text: str | None = None) -> str:
+    if obj is None:
+        return "-"
+    url = reverse(f"admin:capabilities_app_{obj._meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, text or str(obj))
+
+
+class PartAdmin(admin.ModelAdmin):
+    form = PartForm
+    save_on_top = True
+
+
+class PartInline(admin.TabularInline):
+    form = PartForm
+    extra = 0
+    show_change_link = True
+
+
+# --------------------------------------------------------------------------- capability
+
+
+class TagFilter(admin.SimpleListFilter):
+    title = "tag"
+    parameter_name = "tag"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        names = m.CapabilityTag.objects.order_by("name").values_list("name", flat=True)
+        return [(n, n) for n in dict.fromkeys(names)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value():
+            return queryset.filter(tags__name=self.value()).distinct()
+        return queryset
+
+
+class ExposeTypeFilter(admin.SimpleListFilter):
+    title = "expose type"
+    parameter_name = "expose_type"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return list(m.Expose.Type.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value():
+            return queryset.filter(exposes__type=self.value()).distinct()
+        return queryset
+
+
+class TagInline(admin.TabularInline):
+    model = m.CapabilityTag
+    extra = 0
+    fields = ("position", "name")
+
+
+class BindInline(PartInline):
+    model = m.Bind
+    fields = ("position", "scope", "namespace", "location", "description")
+
+
+class ConsumesInline(PartInline):
+    model = m.Consumes
+    fields = ("position", "namespace", "type", "base_uri", "import_location", "description")
+
+
+class ExposeInline(PartInline):
+    model = m.Expose
+    fields = ("position", "type", "namespace", "port", "address", "transport", "description")
+
+
+class AggregateInline(PartInline):
+    model = m.Aggregate
+    fields = ("position", "namespace", "label")
+
+
+@admin.register(m.Capability)
+class CapabilityAdmin(PartAdmin):
+    list_display = (
+        "name",
+        "label",
+        "kind",
+        "enabled",
+        "spec_version",
+        "operation_count",
+        "tool_count",
+        "imported_at",
+    )
+    list_filter = (TagFilter, ExposeTypeFilter, "enabled", "kind", "spec_version")
+    search_fields = (
+        "name",
+        "label",
+        "tags__name",
+        "exposes__namespace",
+        "consumes__namespace",
+    )
+    readonly_fields = (
+        "operations_overview",
+        "tools_overview",
+        "source_origin",
+        "source_sha256",
+        "imported_at",
+        "updated_at",
+        "source_document_view",
+    )
+    fieldsets = (
+        (None, {"fields": ("name", "kind", "enabled", "spec_version")}),
+        ("Info", {"fields": ("label", "description", "created", "modified", "stakeholders")}),
+        ("Operations and tools", {"fields": ("operations_overview", "tools_overview")}),
+        ("Other keys", {"classes": ("collapse",), "fields": ("extra",)}),
+        (
+            "Provenance",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "source_origin",
+                    "source_sha256",
+                    "imported_at",
+                    "updated_at",
+                    "source_document_view",
+                ),
+            },
+        ),
+    )
+    inlines = (TagInline, BindInline, ConsumesInline, ExposeInline, AggregateInline)
+    actions = ("export_yaml_action", "validate_action", "enable_action", "disable_action")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _operations=Count("consumes__resources__operations", distinct=True),
+                _tools=Count("exposes__tools", distinct=True),
+            )
+        )
+
+    @admin.display(description="operations", ordering="_operations")
+    def operation_count(self, obj: m.Capability) -> int:
+        return obj._operations
+
+    @admin.display(description="tools", ordering="_tools")
+    def tool_count(self, obj: m.Capability) -> int:
+        return obj._tools
+
+    @admin.display(description="consumed operations")
+    def operations_overview(self, obj: m.Capability) -> str:
+        operations = m.ConsumedOperation.objects.filter(
+            resource__consumes__capability=obj
+        ).select_related("resource__consumes")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (_link(op, op.call_name), op.method, op.resource.path, op.description or "")
+                for op in operations
+            ),
+        )
+        if not rows:
+            return "-"
+        return format_html(
+            '<table class="overview"><tr><th>call</th><th>method</th><th>path</th>'
+            "<th>description</th></tr>{}</table>",
+            rows,
+        )
+
+    @admin.display(description="MCP tools")
+    def tools_overview(self, obj: m.Capability) -> str:
+        tools = m.Tool.objects.filter(expose__capability=obj).select_related(
+            "expose", "call__resource__consumes"
+        )
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    _link(t, t.name),
+                    t.expose.namespace,
+                    t.call.call_name if t.call else "",
+                    t.description or "",
+                )
+                for t in tools
+            ),
+        )
+        if not rows:
+            return "-"
+        return format_html(
+            '<table class="overview"><tr><th>tool</th><th>expose</th><th>call</th>'
+            "<th>description</th></tr>{}</table>",
+            rows,
+        )
+
+    @admin.display(description="source document")
+    def source_document_view(self, obj: m.Capability) -> str:
+        return format_html('<pre class="source-document">{}</pre>', obj.source_document)
+
+    # -- actions
+
+    @admin.action(description="Export selected as YAML")
+    def export_yaml_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        capabilities = list(queryset)
+        if len(capabilities) == 1:
+            return _yaml_response(capabilities[0])
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for capability in capabilities:
+                archive.writestr(f"{capability.name}.yaml", export_yaml(capability))
+        response = HttpResponse(buffer.getvalue(), content_type="application/zip")
+        response["Content-Disposition"] = 'attachment; filename="capabilities.zip"'
+        return response
+
+    @admin.action(description="Validate selected (lenient and strict)")
+    def validate_action(self, request: HttpRequest, queryset: QuerySet) -> None:
+        max_bytes = settings.REGISTRY_MAX_DOCUMENT_BYTES
+        for capability in queryset:
+            text = export_yaml(capability, inline_imports=True)
+            results = []
+            for strict in (False, True):
+                try:
+                    source = parse_source(text, origin=capability.name, max_bytes=max_bytes)
+                    parsed = parse_document(source, name=capability.name, strict=strict)
+                    results.append((True, len(parsed.warnings), []))
+                except SpecError as exc:
+                    results.append((False, len(exc.warnings), exc.diagnostics))
+            (ok, warnings, errors), (strict_ok, _, strict_errors) = results
+            if not ok:
+                self.message_user(
+                    request,
+                    f"{capability.name}: invalid: {errors[0].key_path}: {errors[0].message}",
+                    messages.ERROR,
+                )
+            elif strict_ok:
+                self.message_user(request, f"{capability.name}: valid (strict)", messages.SUCCESS)
+            else:
+                first = strict_errors[0]
+                self.message_user(
+                    request,
+                    f"{capability.name}: valid with {warnings} warnings; strict mode finds "
+                    f"{len(strict_errors)} errors, first: {first.key_path}: {first.message}",
+                    messages.WARNING,
+                )
+
+    @admin.action(description="Enable selected")
+    def enable_action(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = queryset.update(enabled=True)
+        self.message_user(request, f"Enabled {count} capabilities.", messages.SUCCESS)
+
+    @admin.action(description="Disable selected")
+    def disable_action(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = queryset.update(enabled=False)
+        self.message_user(request, f"Disabled {count} capabilities.", messages.SUCCESS)
+
+    # -- extra pages
+
+    def get_urls(self):
+        own = [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="capabilities_app_capability_import",
+            ),
+            path(
+                "<int:pk>/export/",
+                self.admin_site.admin_view(self.export_view),
+                name="capabilities_app_capability_export",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def export_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        return _yaml_response(get_object_or_404(m.Capability, pk=pk))
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            return HttpResponse(status=403)
+        report = None
+        if request.method == "POST":
+            form = ImportYamlForm(request.POST, request.FILES)
+            if form.is_valid():
+                max_bytes = settings.REGISTRY_MAX_DOCUMENT_BYTES
+                inputs = [
+                    upload_input(
+                        upload.name,
+                        upload.read(max_bytes + 1),
+                        max_bytes=max_bytes,
+                        name=form.cleaned_data["name"] or None,
+                    )
+                    for upload in form.cleaned_data["files"]
+                ]
+                report = import_documents(
+                    inputs,
+                    strict=form.cleaned_data["strict"],
+                    dry_run=form.cleaned_data["dry_run"],
+                    resolve_import=registry_import_resolver(max_bytes=max_bytes),
+                )
+                level = messages.SUCCESS if report.ok else messages.ERROR
+                self.message_user(request, summary_line(report), level)
+        else:
+            form = ImportYamlForm()
+        results = []
+        if report is not None:
+            for outcome in report.outcomes:
+                capability = (
+                    m.Capability.objects.filter(pk=outcome.capability_id).first()
+                    if report.written and outcome.capability_id
+                    else None
+                )
+                results.append(
+                    {
+                        "line": outcome.line,
+                        "status": outcome.status,
+                        "link": _link(capability, capability.name) if capability else "",
+                        "errors": error_lines(outcome),
+                        "warnings": warning_lines(outcome),
+                    }
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import YAML",
+            "opts": self.model._meta,
+            "form": form,
+            "results": results,
+        }
+        return TemplateResponse(request, "admin/capabilities_app/capability/import.html", context)
+
+
+def _yaml_response(capability: m.Capability) -> HttpResponse:
+    response = HttpResponse(export_yaml(capability), content_type="application/yaml")
+    filename = slugify(capability.name) or "capability"
+    response["Content-Disposition"] = f'attachment; filename="{filename}.yaml"'
+    return response
+
+
+# --------------------------------------------------------------------------- binds
+
+
+class BindKeyInline(admin.TabularInline):
+    model = m.BindKey
+    extra = 0
+    fields = ("position", "variable", "provider_key")
+
+
+@admin.register(m.Bind)
+class BindAdmin(PartAdmin):
+    list_display = ("namespace", "capability", "scope", "location")
+    search_fields = ("namespace", "capability__name")
+    raw_id_fields = ("capability",)
+    inlines = (BindKeyInline,)
+
+
+# --------------------------------------------------------------------------- consumes
+
+
+class ConsumedParameterInline(PartInline):
+    model = m.ConsumedParameter
+    fields = ("position", "name", "location", "value", "type", "required", "description")
+    show_change_link = False
+
+
+class ConsumesParameterInline(ConsumedParameterInline):
+    fk_name = "consumes"
+    verbose_name_plural = "input parameters (all operations)"
+
+
+class ResourceParameterInline(ConsumedParameterInline):
+    fk_name = "resource"
+    verbose_name_plural = "input parameters (all operations of this resource)"
+
+
+class OperationParameterInline(ConsumedParameterInline):
+    fk_name = "operation"
+    verbose_name_plural = "input parameters"
+
+
+class ConsumedResourceInline(PartInline):
+    model = m.ConsumedResource
+    fields = ("position", "name", "path", "label", "description")
+
+
+@admin.register(m.Consumes)
+class ConsumesAdmin(PartAdmin):
+    list_display = ("namespace", "capability", "base_uri", "is_imported")
+    list_filter = ("capability__enabled",)
+    search_fields = ("namespace", "capability__name", "base_uri")
+    raw_id_fields = ("capability",)
+    fieldsets = (
+        (None, {"fields": ("capability", "scope", "position", "namespace", "type")}),
+        ("Upstream", {"fields": ("base_uri", "authentication", "description")}),
+        (
+            "Imported from another document",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "import_location",
+                    "import_name",
+                    "import_alias",
+                    "import_description",
+                    "import_sha256",
+                ),
+            },
+        ),
+        ("Other keys", {"classes": ("collapse",), "fields": ("extra",)}),
+    )
+    inlines = (ConsumesParameterInline, ConsumedResourceInline)
+
+    @admin.display(boolean=True, description="imported")
+    def is_imported(self, obj: m.Consumes) -> bool:
+        return obj.is_imported
+
+
+class ConsumedOperationInline(PartInline):
+    model = m.ConsumedOperation
+    fields = ("position", "name", "method", "description", "output_raw_format")
+
+
+@admin.register(m.ConsumedResource)
+class ConsumedResourceAdmin(PartAdmin):
+    list_display = ("name", "path", "consumes", "capability_link")
+    search_fields = ("name", "path", "consumes__namespace")
+    raw_id_fields = ("consumes",)
+    inlines = (ResourceParameterInline, ConsumedOperationInline)
+    list_select_related = ("consumes__capability",)
+
+    @admin.display(description="capability")
+    def capability_link(self, obj: m.ConsumedResource) -> str:
+        return _link(obj.consumes.capability)
+
+
+class ConsumedOutputParameterInline(PartInline):
+    model = m.ConsumedOutputParameter
+    fields = ("position", "name", "type", "value")
+    show_change_link = False
+
+
+@admin.register(m.ConsumedOperation)
+class ConsumedOperationAdmin(PartAdmin):
+    list_display = ("name", "method", "resource_path", "namespace", "capability_link")
+    list_filter = ("method",)
+    search_fields = ("name", "description", "resource__path", "resource__consumes__namespace")
+    raw_id_fields = ("resource",)
+    list_select_related = ("resource__consumes__capability",)
+    inlines = (OperationParameterInline, ConsumedOutputParameterInline)
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        return queryset.select_related("resource__consumes"), distinct
+
+    @admin.display(description="path")
+    def resource_path(self, obj: m.ConsumedOperation) -> str:
+        return obj.resource.path
+
+    @admin.display(description="consumes")
+    def namespace(self, obj: m.ConsumedOperation) -> str:
+        return obj.resource.consumes.namespace
+
+    @admin.display(description="capability")
+    def capability_link(self, obj: m.ConsumedOperation) -> str:
+        return _link(obj.resource.consumes.capability)
+
+
+@admin.register(m.ConsumedParameter)
+class ConsumedParameterAdmin(PartAdmin):
+    list_display = ("name", "location", "type", "required", "operation", "resource", "consumes")
+    search_fields = ("name",)
+    raw_id_fields = ("consumes", "resource", "operation")
+
+
+@admin.register(m.ConsumedOutputParameter)
+class ConsumedOutputParameterAdmin(PartAdmin):
+    list_display = ("name", "type", "value", "operation")
+    raw_id_fields = ("operation",)
+
+
+# --------------------------------------------------------------------------- exposes
+
+
+class ToolInline(PartInline):
+    model = m.Tool
+    fields = (
+        "position",
+        "name",
+        "label",
+        "description",
+        "call",
+        "read_only_hint",
+        "destructive_hint",
+        "idempotent_hint",
+        "open_world_hint",
+    )
+    autocomplete_fields = ("call",)
+
+
+class ExposedResourceInline(PartInline):
+    model = m.ExposedResource
+    fields = ("position", "path", "name", "description")
+
+
+class McpResourceInline(PartInline):
+    model = m.McpResource
+    fields = ("position", "name", "label", "uri", "mime_type", "call", "location")
+    autocomplete_fields = ("call",)
+
+
+class McpPromptInline(PartInline):
+    model = m.McpPrompt
+    fields = ("position", "name", "label", "description")
+
+
+@admin.register(m.Expose)
+class ExposeAdmin(PartAdmin):
+    list_display = ("namespace", "type", "capability", "port", "transport")
+    list_filter = ("type",)
+    search_fields = ("namespace", "capability__name")
+    raw_id_fields = ("capability",)
+    list_select_related = ("capability",)
+
+    def get_inlines(self, request: HttpRequest, obj: m.Expose | None):
+        if obj is None:
+            return ()
+        if obj.type == m.Expose.Type.REST:
+            return (ExposedResourceInline,)
+        if obj.type == m.Expose.Type.MCP:
+            return (ToolInline, McpResourceInline, McpPromptInline)
+        return ()
+
+
+class ExposedParameterInline(PartInline):
+    model = m.ExposedParameter
+    fields = ("position", "name", "location", "type", "required", "value", "description")
+    show_change_link = False
+
+
+class ResourceExposedParameterInline(ExposedParameterInline):
+    fk_name = "resource"
+
+
+class OperationExposedParameterInline(ExposedParameterInline):
+    fk_name = "operation"
+
+
+class ExposedOperationInline(PartInline):
+    model = m.ExposedOperation
+    fields = ("position", "method", "name", "description", "call")
+    autocomplete_fields = ("call",)
+
+
+@admin.register(m.ExposedResource)
+class ExposedResourceAdmin(PartAdmin):
+    list_display = ("path", "name", "expose")
+    search_fields = ("path", "name", "expose__namespace")
+    raw_id_fields = ("expose",)
+    list_select_related = ("expose",)
+    inlines = (ResourceExposedParameterInline, ExposedOperationInline)
+
+
+@admin.register(m.ExposedOperation)
+class ExposedOperationAdmin(PartAdmin):
+    list_display = ("__str__", "resource", "call")
+    search_fields = ("name", "resource__path", "resource__expose__namespace")
+    raw_id_fields = ("resource",)
+    autocomplete_fields = ("call", "ref")
+    list_select_related = ("resource", "call__resource__consumes")
+    inlines = (OperationExposedParameterInline,)
+
+
+@admin.register(m.ExposedParameter)
+class ExposedParameterAdmin(PartAdmin):
+    list_display = ("name", "location", "type", "resource", "operation")
+    search_fields = ("name",)
+    raw_id_fields = ("resource", "operation")
+
+
+class ToolParameterInline(PartInline):
+    model = m.ToolParameter
+    fields = ("position", "name", "type", "required", "description")
+    show_change_link = False
+
+
+class ToolToolParameterInline(ToolParameterInline):
+    fk_name = "tool"
+
+
+class FunctionToolParameterInline(ToolParameterInline):
+    fk_name = "function"
+
+
+@admin.register(m.Tool)
+class ToolAdmin(PartAdmin):
+    list_display = ("name", "expose", "call", "read_only_hint", "destructive_hint")
+    list_filter = ("read_only_hint", "destructive_hint", "idempotent_hint", "open_world_hint")
+    search_fields = ("name", "label", "description", "expose__namespace")
+    raw_id_fields = ("expose",)
+    autocomplete_fields = ("call", "ref")
+    list_select_related = ("expose", "call__resource__consumes")
+    fieldsets = (
+        (None, {"fields": ("expose", "position", "name", "label", "description")}),
+        (
+            "Hints (empty: not given)",
+            {
+                "fields": (
+                    "read_only_hint",
+                    "destructive_hint",
+                    "idempotent_hint",
+                    "open_world_hint",
+                )
+            },
+        ),
+        ("Execution", {"fields": ("call", "with_values", "ref", "steps", "mappings")}),
+        ("Output", {"fields": ("output_parameters",)}),
+        ("Other keys", {"classes": ("collapse",), "fields": ("extra",)}),
+    )
+    inlines = (ToolToolParameterInline,)
+
+
+@admin.register(m.ToolParameter)
+class ToolParameterAdmin(PartAdmin):
+    list_display = ("name", "type", "required", "tool", "function")
+    search_fields = ("name",)
+    raw_id_fields = ("tool", "function")
+
+
+@admin.register(m.McpResource)
+class McpResourceAdmin(PartAdmin):
+    list_display = ("name", "uri", "expose")
+    search_fields = ("name", "uri")
+    raw_id_fields = ("expose",)
+    autocomplete_fields = ("call",)
+
+
+@admin.register(m.McpPrompt)
+class McpPromptAdmin(PartAdmin):
+    list_display = ("name", "label", "expose")
+    search_fields = ("name", "label")
+    raw_id_fields = ("expose",)
+
+
+# --------------------------------------------------------------------------- aggregates
+
+
+class AggregateFunctionInline(PartInline):
+    model = m.AggregateFunction
+    fields = ("position", "name", "description", "call")
+    autocomplete_fields = ("call",)
+
+
+@admin.register(m.Aggregate)
+class AggregateAdmin(PartAdmin):
+    list_display = ("namespace", "label", "capability")
+    search_fields = ("namespace", "label")
+    raw_id_fields = ("capability",)
+    inlines = (AggregateFunctionInline,)
+
+
+@admin.register(m.AggregateFunction)
+class AggregateFunctionAdmin(PartAdmin):
+    list_display = ("name", "aggregate", "call")
+    search_fields = ("name", "aggregate__namespace")
+    raw_id_fields = ("aggregate",)
+    autocomplete_fields = ("call",)
+    inlines = (FunctionToolParameterInline,)
+
+
+admin.site.site_header = "Capability registry"
+admin.site.site_title = "Capability registry"
+admin.site.index_title = "Capabilities, their upstreams and their surfaces"
+
