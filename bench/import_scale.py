@@ -61,8 +61,13 @@ def generate(n: int) -> str:
             "        - {name: verbose, in: query, type: boolean, required: false}",
             "        - {name: body, in: body, type: object, required: true}",
         ]
-    lines += ["  exposes:", "  - type: rest", f"    namespace: bench-{n}-rest", "    port: 8080",
-              "    resources:"]
+    lines += [
+        "  exposes:",
+        "  - type: rest",
+        f"    namespace: bench-{n}-rest",
+        "    port: 8080",
+        "    resources:",
+    ]
     for i in range(n):
         lines += [
             f"    - path: /v1/items-{i}/{{item-id}}",
@@ -95,7 +100,9 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-import-"))
-    os.environ["DATABASE_URL"] = os.environ.get("DATABASE_URL") or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    os.environ["DATABASE_URL"] = (
+        os.environ.get("DATABASE_URL") or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    )
     os.environ.setdefault("DEBUG", "true")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
     import django
@@ -134,17 +141,22 @@ def main() -> None:
                 export_yaml(capability)
                 timings["export"].append(time.perf_counter() - start)
             queries["export"] = len(ctx.captured_queries)
-        rows.append((n, path.stat().st_size, {k: statistics.median(v) for k, v in timings.items()},
-                     queries))
+        rows.append(
+            (n, path.stat().st_size, {k: statistics.median(v) for k, v in timings.items()}, queries)
+        )
 
     base = rows[0][2]["import"]
     print(f"database: {connection.vendor}; median of {args.repeat} runs")
-    print(f"{'ops':>6} {'bytes':>9} {'import s':>9} {'x base':>7} {'queries':>8} "
-          f"{'unchanged s':>12} {'queries':>8} {'export s':>9} {'queries':>8}")
+    print(
+        f"{'ops':>6} {'bytes':>9} {'import s':>9} {'x base':>7} {'queries':>8} "
+        f"{'unchanged s':>12} {'queries':>8} {'export s':>9} {'queries':>8}"
+    )
     for n, size, t, q in rows:
-        print(f"{n:>6} {size:>9} {t['import']:>9.3f} {t['import'] / base:>7.1f} "
-              f"{q['import']:>8} {t['unchanged']:>12.3f} {q['unchanged']:>8} "
-              f"{t['export']:>9.3f} {q['export']:>8}")
+        print(
+            f"{n:>6} {size:>9} {t['import']:>9.3f} {t['import'] / base:>7.1f} "
+            f"{q['import']:>8} {t['unchanged']:>12.3f} {q['unchanged']:>8} "
+            f"{t['export']:>9.3f} {q['export']:>8}"
+        )
 
 
 if __name__ == "__main__":

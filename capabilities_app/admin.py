@@ -697,4 +697,3 @@ class AggregateFunctionAdmin(PartAdmin):
 admin.site.site_header = "Capability registry"
 admin.site.site_title = "Capability registry"
 admin.site.index_title = "Capabilities, their upstreams and their surfaces"
-

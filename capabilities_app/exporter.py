@@ -166,7 +166,9 @@ class _Writer:
         return [self.part(part, r) for r in rows]
 
 
-def _ordered(values: dict[str, Any], order: tuple[str, ...], extra: dict[str, Any]) -> dict[str, Any]:
+def _ordered(
+    values: dict[str, Any], order: tuple[str, ...], extra: dict[str, Any]
+) -> dict[str, Any]:
     """Known keys in spec order, then keys kept from the document as they came."""
     result = {key: values[key] for key in order if key in values}
     for key, value in values.items():
@@ -201,9 +203,7 @@ _Dumper.add_representer(str, _represent_str)
 
 
 def dump_yaml(document: dict[str, Any]) -> str:
-    return yaml.dump(
-        document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120
-    )
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
 
 
 def export_yaml(capability: Capability, *, inline_imports: bool = False) -> str:

@@ -23,7 +23,7 @@ class PartForm(forms.ModelForm):
                 continue
             try:
                 field = self._meta.model._meta.get_field(name)
-            except Exception:  # noqa: BLE001, S112 - form-only fields have no model field
+            except Exception:  # noqa: S112 - form-only fields have no model field
                 continue
             if (
                 isinstance(field, models.CharField | models.TextField)

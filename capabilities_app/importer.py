@@ -25,7 +25,16 @@ from django.utils import timezone
 
 from . import exporter
 from .exceptions import Diagnostic, SpecError
-from .layout import CAPABILITY, CONSUMES, IMPORTED_CONSUMES_KEYS, PARTS, WRITE_ORDER, Children, Field, Group
+from .layout import (
+    CAPABILITY,
+    CONSUMES,
+    IMPORTED_CONSUMES_KEYS,
+    PARTS,
+    WRITE_ORDER,
+    Children,
+    Field,
+    Group,
+)
 from .loader import KeyPath, Source, format_key_path, parse_source
 from .models import Aggregate, Bind, Capability, CapabilityTag, Consumes, Expose
 from .specs import ConsumesEntry, ImportResolver, ParsedDocument, parse_document
@@ -119,7 +128,7 @@ def check_documents(
         outcomes.append(outcome)
         if on_progress:
             on_progress(outcome)
-    return RunReport(outcomes=outcomes, dry_run=True, written=False)
+    return RunReport(outcomes=outcomes, dry_run=False, written=False)
 
 
 def _import_one(
@@ -178,11 +187,14 @@ def write_document(parsed: ParsedDocument) -> Outcome:
     """Store ``parsed`` (inside the caller's transaction); return what it did."""
     existing = Capability.objects.filter(name=parsed.name).first()
     outcome = _outcome(parsed, "created")
-    if existing is not None and existing.kind == parsed.kind:
-        if exporter.resolved_document(existing) == parsed.resolved():
-            outcome.status = "unchanged"
-            outcome.capability_id = existing.pk
-            return outcome
+    if (
+        existing is not None
+        and existing.kind == parsed.kind
+        and exporter.resolved_document(existing) == parsed.resolved()
+    ):
+        outcome.status = "unchanged"
+        outcome.capability_id = existing.pk
+        return outcome
     _check_namespace_owners(parsed, existing)
     builder = _RowBuilder(parsed, existing)
     builder.build()
@@ -305,7 +317,9 @@ class _RowBuilder:
                 if inner is None or item is None or (isinstance(inner, Children) and not item):
                     unknown[key] = item
                 else:
-                    self.member(inner, row, item, (*path, key), source, (*source_path, key), unknown)
+                    self.member(
+                        inner, row, item, (*path, key), source, (*source_path, key), unknown
+                    )
             extra[member.key] = unknown
         else:
             self.children(member, row, value, path, source, source_path)
@@ -423,7 +437,9 @@ def _foreign_keys(model: type[models.Model]) -> list[str]:
 # --------------------------------------------------------------------------- inputs
 
 
-def file_inputs(paths: list[Path], *, max_bytes: int, name: str | None = None) -> list[DocumentInput]:
+def file_inputs(
+    paths: list[Path], *, max_bytes: int, name: str | None = None
+) -> list[DocumentInput]:
     """One input per file; the name is ``name`` or the file name without its extension."""
     from .loader import read_source
 
@@ -437,7 +453,9 @@ def file_inputs(paths: list[Path], *, max_bytes: int, name: str | None = None) -
     ]
 
 
-def upload_input(filename: str, content: bytes, *, max_bytes: int, name: str | None = None) -> DocumentInput:
+def upload_input(
+    filename: str, content: bytes, *, max_bytes: int, name: str | None = None
+) -> DocumentInput:
     """An uploaded document (the admin's Import YAML page)."""
     return DocumentInput(
         origin=filename,

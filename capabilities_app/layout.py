@@ -118,9 +118,7 @@ def _register(part: Part) -> Part:
 CAPABILITY_TAG = _register(
     Part("capability_tag", "CapabilityTag", (), (), capability_paths=("capability",))
 )
-BIND_KEY = _register(
-    Part("bind_key", "BindKey", (), (), capability_paths=("bind__capability",))
-)
+BIND_KEY = _register(Part("bind_key", "BindKey", (), (), capability_paths=("bind__capability",)))
 BIND = _register(
     Part(
         "bind",

@@ -81,9 +81,7 @@ class Source:
             path = path[:-1]
         return self.positions.get((), (1, 1))
 
-    def diagnostic(
-        self, severity: str, code: str, path: KeyPath, message: str
-    ) -> Diagnostic:
+    def diagnostic(self, severity: str, code: str, path: KeyPath, message: str) -> Diagnostic:
         line, column = self.locate(path)
         return Diagnostic(
             severity=severity,  # type: ignore[arg-type]
@@ -261,9 +259,7 @@ class _Builder:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                raise self._error(
-                    key_node, path, "complex_key", "mapping keys must be plain text"
-                )
+                raise self._error(key_node, path, "complex_key", "mapping keys must be plain text")
             if key_node.tag not in _SCALAR_TAGS and key_node.tag != _TIMESTAMP_TAG:
                 raise self._unsafe(key_node, path)
             key = str(key_node.value)

@@ -245,9 +245,7 @@ class BindKey(models.Model):
 
     class Meta:
         ordering = ("position", "id")
-        constraints = [
-            models.UniqueConstraint(fields=["bind", "variable"], name="bind_key_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["bind", "variable"], name="bind_key_unique")]
 
     def __str__(self) -> str:
         return f"{self.variable} → {self.provider_key}"
@@ -258,9 +256,7 @@ class Consumes(DocumentPart):
 
     capability = models.ForeignKey(Capability, on_delete=models.CASCADE, related_name="consumes")
     scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.CAPABILITY)
-    namespace = models.CharField(
-        max_length=255, help_text="Used by `call: namespace.operation`."
-    )
+    namespace = models.CharField(max_length=255, help_text="Used by `call: namespace.operation`.")
     type = models.CharField(max_length=32, default="http")
     description = _text("description")
     base_uri = _char(
@@ -615,9 +611,7 @@ class Tool(CallerMixin, DocumentPart):
     open_world_hint = models.BooleanField("openWorld hint", null=True, blank=True)
 
     class Meta(DocumentPart.Meta):
-        constraints = [
-            models.UniqueConstraint(fields=["expose", "name"], name="tool_name_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["expose", "name"], name="tool_name_unique")]
 
     def __str__(self) -> str:
         return self.name
@@ -708,9 +702,7 @@ class McpPrompt(DocumentPart):
 class Aggregate(DocumentPart):
     """An ``aggregates`` entry: reusable functions that operations and tools ``ref``."""
 
-    capability = models.ForeignKey(
-        Capability, on_delete=models.CASCADE, related_name="aggregates"
-    )
+    capability = models.ForeignKey(Capability, on_delete=models.CASCADE, related_name="aggregates")
     label = _char("label", 500)
     namespace = models.CharField(max_length=255)
 

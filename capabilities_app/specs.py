@@ -34,7 +34,7 @@ import jsonschema_rs
 
 from . import layout
 from .exceptions import Diagnostic, DiagnosticList, SpecError
-from .layout import CAPABILITY, CONSUMES, IMPORTED_CONSUMES_KEYS, PARTS, Children, Field, Group
+from .layout import CAPABILITY, CONSUMES, PARTS, Children, Field, Group
 from .loader import KeyPath, Source, read_source
 
 ImportResolver = Callable[[Source, str, str], Source]
@@ -286,9 +286,10 @@ class _StructureChecker:
         own_type = data.get("type") if isinstance(data.get("type"), str) else None
         members = part.members_for(own_type)
         self.check_members(members.values(), data, path)
-        if part.name == "expose" and own_type in ("rest", "mcp", "skill"):
-            if not isinstance(data.get("namespace"), str) or not data.get("namespace"):
-                self.error(path, "missing_key", f"a {own_type} expose needs a 'namespace'")
+        namespace = data.get("namespace")
+        needs_namespace = part.name == "expose" and own_type in ("rest", "mcp", "skill")
+        if needs_namespace and (not isinstance(namespace, str) or not namespace):
+            self.error(path, "missing_key", f"a {own_type} expose needs a 'namespace'")
 
     def check_members(self, members: Any, data: dict[str, Any], path: KeyPath) -> None:
         for member in members:
@@ -465,8 +466,8 @@ def _resolve_import(
         for i, candidate in enumerate(items):
             if not isinstance(candidate, dict):
                 continue
-            candidate_name = candidate.get("as") or candidate.get("namespace") or candidate.get(
-                "import"
+            candidate_name = (
+                candidate.get("as") or candidate.get("namespace") or candidate.get("import")
             )
             available.append(str(candidate_name))
             if candidate_name != name:
@@ -534,7 +535,11 @@ def _validator(version: str, definition: str | None) -> Any:
     schema = _schema(version)
     if definition is not None:
         return jsonschema_rs.validator_for(
-            {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"}
+            {
+                "$schema": schema["$schema"],
+                "$defs": schema["$defs"],
+                "$ref": f"#/$defs/{definition}",
+            }
         )
     root = copy.deepcopy(schema)
     root["properties"]["consumes"]["items"] = {}
@@ -713,7 +718,7 @@ class _SemanticChecker:
         seen: dict[str, KeyPath] = {}
         for entry in self.consumes:
             if entry.namespace in seen:
-                line, _ = self.source.locate(seen[entry.namespace])
+                line, _ = self.source.locate((*seen[entry.namespace], "namespace"))
                 self.report(
                     "error",
                     "duplicate_namespace",
@@ -748,20 +753,28 @@ class _SemanticChecker:
                 for ri, resource in enumerate(expose.get("resources") or []):
                     for oi, op in enumerate(resource.get("operations") or []):
                         path = (*base, "exposes", ei, "resources", ri, "operations", oi)
-                        yield path, op, {
-                            "method": op.get("method"),
-                            "path": resource.get("path") or "",
-                            "description": op.get("description"),
-                        }
+                        yield (
+                            path,
+                            op,
+                            {
+                                "method": op.get("method"),
+                                "path": resource.get("path") or "",
+                                "description": op.get("description"),
+                            },
+                        )
             elif kind == "mcp":
                 for ti, tool in enumerate(expose.get("tools") or []):
-                    yield (*base, "exposes", ei, "tools", ti), tool, {
-                        "description": tool.get("description")
-                    }
+                    yield (
+                        (*base, "exposes", ei, "tools", ti),
+                        tool,
+                        {"description": tool.get("description")},
+                    )
                 for ri, resource in enumerate(expose.get("resources") or []):
-                    yield (*base, "exposes", ei, "resources", ri), resource, {
-                        "description": resource.get("description")
-                    }
+                    yield (
+                        (*base, "exposes", ei, "resources", ri),
+                        resource,
+                        {"description": resource.get("description")},
+                    )
         for ai, aggregate in enumerate(self.capability.get("aggregates") or []):
             for fi, function in enumerate(aggregate.get("functions") or []):
                 path = (*base, "aggregates", ai, "functions", fi)
@@ -815,16 +828,17 @@ class _SemanticChecker:
             shown = ", ".join(names[:10]) + (", …" if len(names) > 10 else "")
             return f"call to {namespace}.{name}: no operation {name!r} in {namespace!r} ({shown})"
         known = sorted({entry.namespace for entry in self.consumes})
-        return (
-            f"call to {namespace}.{name}: no consumes namespace {namespace!r}"
-            + (f" (declared: {', '.join(known)})" if known else " (none is declared)")
+        return f"call to {namespace}.{name}: no consumes namespace {namespace!r}" + (
+            f" (declared: {', '.join(known)})" if known else " (none is declared)"
         )
 
     @staticmethod
     def _disambiguate(
         candidates: list[_Operation], owner: dict[str, Any], context: dict[str, Any]
     ) -> _Operation:
-        with_keys = set((owner.get("with") or {}).keys()) if isinstance(owner.get("with"), dict) else set()
+        with_keys = (
+            set((owner.get("with") or {}).keys()) if isinstance(owner.get("with"), dict) else set()
+        )
         exposed_path = _normal_path(str(context.get("path") or ""))
 
         def score(op: _Operation) -> int:

@@ -20,7 +20,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="+", metavar="PATH")
         parser.add_argument("--name", help="registry name (one file only; default: file name)")
-        parser.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="check and report, write nothing"
+        )
         parser.add_argument(
             "--strict", action="store_true", help="require the official JSON Schema to pass"
         )
