@@ -9,28 +9,27 @@ from .layout import NAME_PATTERN
 
 
 class PartForm(forms.ModelForm):
-    """A model form that does not turn a value written empty (``""``) into an absent one.
+    """A model form that keeps optional text absent, or written empty, as it was.
 
     Optional text fields are nullable: ``NULL`` is "key absent", ``""`` is "written
     empty" (``baseUri: ''`` in many catalog files). A form posts both as an empty
-    string; without this, saving any field of a page would drop every ``''`` on it.
+    string, which Django cleans to ``None`` for a ``CharField`` but to ``""`` for a
+    ``TextField``. Without this, saving any field of a page would drop every ``''``
+    of its char fields and write ``''`` for every absent text field (``description``).
+    So an empty value stays ``""`` if it was ``""``, and is ``None`` (absent) otherwise.
     """
 
     def clean(self) -> dict:
         cleaned = super().clean()
         for name, value in list(cleaned.items()):
-            if value is not None:
+            if value is not None and value != "":
                 continue
             try:
                 field = self._meta.model._meta.get_field(name)
             except Exception:  # noqa: S112 - form-only fields have no model field
                 continue
-            if (
-                isinstance(field, models.CharField | models.TextField)
-                and field.null
-                and getattr(self.instance, name, None) == ""
-            ):
-                cleaned[name] = ""
+            if isinstance(field, models.CharField | models.TextField) and field.null:
+                cleaned[name] = "" if getattr(self.instance, name, None) == "" else None
         return cleaned
 
 

@@ -65,7 +65,7 @@ def _call(related_name: str) -> models.ForeignKey:
     return models.ForeignKey(
         "ConsumedOperation",
         verbose_name="call",
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         related_name=related_name,
@@ -77,7 +77,7 @@ def _ref(related_name: str) -> models.ForeignKey:
     return models.ForeignKey(
         "AggregateFunction",
         verbose_name="ref",
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         related_name=related_name,

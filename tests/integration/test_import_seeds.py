@@ -165,3 +165,22 @@ class TestStrict:
         )
         assert '"" does not match "^https?://[^/]+(/[^{]*)?$"' in result.stderr
         assert database_state() == before
+
+
+class TestDeletion:
+    def test_deleting_a_capability_deletes_all_its_parts(self):
+        run_command("import_capability", str(PREFECT), str(SHIPYARD))
+        Capability.objects.get(name="prefect-account-billing").delete()
+        assert not ConsumedOperation.objects.filter(
+            resource__consumes__capability__name="prefect-account-billing"
+        ).exists()
+        assert Tool.objects.count() == 2  # shipyard-fleet's
+
+    def test_an_operation_a_tool_calls_cannot_be_deleted_alone(self):
+        from django.db.models import RestrictedError
+
+        run_command("import_capability", str(PREFECT))
+        operation = Tool.objects.get(name="get-billing-details").call
+        with pytest.raises(RestrictedError):
+            operation.delete()
+        assert ConsumedOperation.objects.filter(pk=operation.pk).exists()
