@@ -315,7 +315,8 @@ class CapabilityAdmin(PartAdmin):
                 inputs = [
                     upload_input(
                         upload.name,
-                        upload.read(max_bytes + 1),
+                        upload.read,
+                        upload.size,
                         max_bytes=max_bytes,
                         name=form.cleaned_data["name"] or None,
                     )
@@ -334,10 +335,9 @@ class CapabilityAdmin(PartAdmin):
         results = []
         if report is not None:
             for outcome in report.outcomes:
+                kept = report.ok and not report.dry_run and outcome.capability_id
                 capability = (
-                    m.Capability.objects.filter(pk=outcome.capability_id).first()
-                    if report.written and outcome.capability_id
-                    else None
+                    m.Capability.objects.filter(pk=outcome.capability_id).first() if kept else None
                 )
                 results.append(
                     {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from .layout import NAME_PATTERN
@@ -17,18 +18,30 @@ class PartForm(forms.ModelForm):
     ``TextField``. Without this, saving any field of a page would drop every ``''``
     of its char fields and write ``''`` for every absent text field (``description``).
     So an empty value stays ``""`` if it was ``""``, and is ``None`` (absent) otherwise.
+
+    Multi-line text is kept as written too: browsers send a textarea's line breaks
+    as CRLF, and Django strips surrounding whitespace (the final newline of a ``|``
+    block); either would rewrite the text of every page saved in a browser.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if type(field) is forms.CharField and isinstance(field.widget, forms.Textarea):
+                field.strip = False
 
     def clean(self) -> dict:
         cleaned = super().clean()
         for name, value in list(cleaned.items()):
-            if value is not None and value != "":
-                continue
             try:
                 field = self._meta.model._meta.get_field(name)
-            except Exception:  # noqa: S112 - form-only fields have no model field
+            except FieldDoesNotExist:  # a form-only field
                 continue
-            if isinstance(field, models.CharField | models.TextField) and field.null:
+            if not isinstance(field, models.CharField | models.TextField):
+                continue
+            if isinstance(value, str) and "\r\n" in value:
+                value = cleaned[name] = value.replace("\r\n", "\n")
+            if field.null and value in (None, ""):
                 cleaned[name] = "" if getattr(self.instance, name, None) == "" else None
         return cleaned
 
@@ -38,7 +51,11 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleFileField(forms.FileField):
-    """A file field that takes several files (Django's documented recipe)."""
+    """A file field that takes several files (Django's documented recipe).
+
+    The recipe cleans each file on its own, so a post with no file at all (an empty
+    list) would pass a required field; here it is refused as required.
+    """
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("widget", MultipleFileInput())
@@ -47,6 +64,8 @@ class MultipleFileField(forms.FileField):
     def clean(self, data, initial=None):
         single = super().clean
         if isinstance(data, list | tuple):
+            if not data and self.required:
+                raise forms.ValidationError(self.error_messages["required"], code="required")
             return [single(d, initial) for d in data]
         return [single(data, initial)]
 

@@ -35,7 +35,7 @@ from .layout import (
     Field,
     Group,
 )
-from .loader import KeyPath, Source, format_key_path, parse_source
+from .loader import KeyPath, Source, format_key_path, parse_source, too_large
 from .models import Aggregate, Bind, Capability, CapabilityTag, Consumes, Expose
 from .specs import ConsumesEntry, ImportResolver, ParsedDocument, parse_document
 
@@ -453,15 +453,36 @@ def file_inputs(
     ]
 
 
-def upload_input(
-    filename: str, content: bytes, *, max_bytes: int, name: str | None = None
+def text_input(
+    origin: str, text: str | bytes, *, max_bytes: int, name: str | None = None
 ) -> DocumentInput:
-    """An uploaded document (the admin's Import YAML page)."""
+    """A document already in memory."""
     return DocumentInput(
-        origin=filename,
-        name=name or Path(filename).stem,
-        load=lambda: parse_source(content, origin=filename, max_bytes=max_bytes),
+        origin=origin,
+        name=name or Path(origin).stem,
+        load=lambda: parse_source(text, origin=origin, max_bytes=max_bytes),
     )
+
+
+def upload_input(
+    filename: str,
+    read: Callable[[int], bytes],
+    size: int,
+    *,
+    max_bytes: int,
+    name: str | None = None,
+) -> DocumentInput:
+    """An uploaded document (the admin's Import YAML page); ``read(n)`` reads n bytes.
+
+    A file over the limit is refused by its declared size, without reading it.
+    """
+
+    def load() -> Source:
+        if size > max_bytes:
+            raise too_large(filename, size, max_bytes)
+        return parse_source(read(max_bytes + 1), origin=filename, max_bytes=max_bytes)
+
+    return DocumentInput(origin=filename, name=name or Path(filename).stem, load=load)
 
 
 def registry_import_resolver(*, max_bytes: int) -> ImportResolver:

@@ -106,7 +106,7 @@ def read_source(path: Path, *, origin: str | None = None, max_bytes: int) -> Sou
     except OSError as exc:
         raise _fail(origin, "unreadable", f"cannot read file: {exc.strerror}") from exc
     if size > max_bytes:
-        raise _too_large(origin, size, max_bytes)
+        raise too_large(origin, size, max_bytes)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -114,7 +114,7 @@ def read_source(path: Path, *, origin: str | None = None, max_bytes: int) -> Sou
     return parse_source(raw, origin=origin, max_bytes=max_bytes)
 
 
-def _too_large(origin: str, size: int, max_bytes: int) -> SpecError:
+def too_large(origin: str, size: int, max_bytes: int) -> SpecError:
     return _fail(
         origin,
         "document_too_large",
@@ -133,7 +133,7 @@ def parse_source(
     """Parse YAML ``raw`` into a :class:`Source`; raise :class:`SpecError` on anything unsafe."""
     size = len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw)
     if size > max_bytes:
-        raise _too_large(origin, size, max_bytes)
+        raise too_large(origin, size, max_bytes)
     if isinstance(raw, bytes):
         try:
             text = raw.decode("utf-8-sig")

@@ -1,0 +1,152 @@
+"""The admin in a real browser: Playwright drives Debian's Chromium against a live server.
+
+These tests need ``/usr/bin/chromium`` (Debian's ``chromium`` package; Playwright's own
+browser downloads are never used). Without it they are skipped, except on CI
+(``CI=true``), where a missing browser is a failure rather than a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from capabilities_app import models as m
+from capabilities_app.exporter import export_yaml
+from capabilities_app.importer import import_documents, text_input
+from tests.conftest import NETBIRD, PREFECT, SHIPYARD, run_command
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+USERNAME = "admin"
+PASSWORD = "browser-test-password"
+TIMEOUT_MS = 15_000
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = (
+        f"{CHROMIUM} is missing: the browser tests drive Debian's Chromium "
+        "(apt-get install chromium)"
+    )
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI=true, so this is a failure, not a skip")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def page(live_server, settings, monkeypatch, django_user_model) -> Iterator:
+    """A Chromium page, and an admin user to log in with."""
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM
+    # calls (setup and checks, never concurrent with a request) are still sync code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    django_user_model.objects.create_superuser(USERNAME, "admin@example.org", PASSWORD)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            context = browser.new_context(base_url=live_server.url, accept_downloads=True)
+            context.set_default_timeout(TIMEOUT_MS)
+            yield context.new_page()
+            context.close()
+        finally:
+            browser.close()
+
+
+def log_in(page) -> None:
+    page.goto("/admin/")
+    assert "/admin/login/" in page.url
+    page.fill("#id_username", USERNAME)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/")
+    assert page.locator("#user-tools").inner_text().upper().startswith("WELCOME")
+
+
+def test_edit_a_tool_description_and_export_it(page, tmp_path: Path) -> None:
+    assert run_command("import_capability", str(PREFECT)).code == 0
+    new_description = "Billing details of an account (edited in a browser)"
+    log_in(page)
+
+    page.click("#content-main tr.model-capability th a")  # the index's Capabilities link
+    page.wait_for_selector("#changelist")
+    page.get_by_role("link", name="prefect-account-billing", exact=True).click()
+    page.wait_for_selector("table.overview")
+    tools_table = page.locator("table.overview").nth(1)
+    tools_table.get_by_role("link", name="get-billing-details", exact=True).click()
+
+    page.wait_for_selector("#tool_form")
+    assert page.input_value("#id_name") == "get-billing-details"
+    page.fill("#id_description", new_description)
+    page.locator("input[name=_save]").first.click()
+    success = page.locator(".messagelist .success")
+    success.wait_for()
+    assert "was changed successfully" in success.inner_text()
+
+    page.goto("/admin/capabilities_app/capability/")
+    page.get_by_role("link", name="prefect-account-billing", exact=True).click()
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Export YAML").click()
+    download = download_info.value
+    assert download.suggested_filename == "prefect-account-billing.yaml"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    exported = yaml.safe_load(saved.read_text())
+    tools = {t["name"]: t for t in exported["capability"]["exposes"][1]["tools"]}
+    assert tools["get-billing-details"]["description"] == new_description
+    assert saved.read_text() == export_yaml(m.Capability.objects.get(name=PREFECT.stem))
+
+
+def test_upload_a_document_on_the_import_page(page) -> None:
+    log_in(page)
+    page.goto("/admin/capabilities_app/capability/")
+    page.get_by_role("link", name="Import YAML").click()
+    page.wait_for_selector("#import-form")
+    page.set_input_files("#id_files", str(NETBIRD))
+    page.click("input[name=_import]")
+    results = page.locator("#import-results")
+    results.wait_for()
+    assert "created netbird-checkout (1 operations, 1 tools)" in results.inner_text()
+    assert "1 document: 1 created" in page.locator(".messagelist").inner_text()
+    assert m.Capability.objects.filter(name="netbird-checkout").exists()
+
+
+def test_saving_in_the_browser_keeps_multi_line_text(page) -> None:
+    """Browsers post a textarea's line breaks as CRLF; the export must not change."""
+    text = SHIPYARD.read_text()
+    one_line = 'description: "Retrieve a ship\'s details by IMO number"'
+    multi_line = "description: |\n            Retrieve a ship.\n            By IMO number."
+    assert text.count(one_line) == 1
+    report = import_documents(
+        [text_input("fleet.yaml", text.replace(one_line, multi_line), max_bytes=10**6)]
+    )
+    assert report.ok
+    capability = m.Capability.objects.get(name="fleet")
+    before = export_yaml(capability)
+    tool = m.Tool.objects.get(name="get-ship", expose__capability=capability)
+    log_in(page)
+    page.goto(f"/admin/capabilities_app/tool/{tool.pk}/change/")
+    page.locator("input[name=_save]").first.click()
+    page.locator(".messagelist .success").wait_for()
+    tool.refresh_from_db()
+    assert tool.description == "Retrieve a ship.\nBy IMO number.\n"
+    assert export_yaml(capability) == before
