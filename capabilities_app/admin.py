@@ -23,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 
 from . import models as m
+from . import versioning
 from .exceptions import SpecError
 from .exporter import export_yaml
 from .forms import ImportYamlForm, PartForm
@@ -40,8 +41,26 @@ def _link(obj, text: str | None = None) -> str:
 
 
 class PartAdmin(admin.ModelAdmin):
+    """Every change made here moves the version stamp, so served surfaces reload."""
+
     form = PartForm
     save_on_top = True
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        versioning.schedule_bump()
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        versioning.schedule_bump()
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        versioning.schedule_bump()
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        versioning.schedule_bump()
 
 
 class PartInline(admin.TabularInline):
@@ -275,11 +294,13 @@ class CapabilityAdmin(PartAdmin):
     @admin.action(description="Enable selected")
     def enable_action(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = queryset.update(enabled=True)
+        versioning.schedule_bump()
         self.message_user(request, f"Enabled {count} capabilities.", messages.SUCCESS)
 
     @admin.action(description="Disable selected")
     def disable_action(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = queryset.update(enabled=False)
+        versioning.schedule_bump()
         self.message_user(request, f"Disabled {count} capabilities.", messages.SUCCESS)
 
     # -- extra pages

@@ -6,74 +6,27 @@ were written). ``resolved_document`` produces the same with each imported consum
 block inlined, which is what the importer compares to decide that a re-import
 changes nothing.
 
-Every row of a capability is read with one query per model.
+Every row of a capability is read with one query per model (``rows``).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 import yaml
-from django.apps import apps
-from django.db.models import Model, Q
+from django.db.models import Model
 
 from .layout import CAPABILITY, GROUP_ORDER, IMPORTED_CONSUMES_KEYS, PARTS, Children, Field, Group
 from .models import Capability
+from .rows import Rows
 
 IMPORT_MARKER = "__import__"
-
-
-class _Rows:
-    """All rows of one capability, grouped by parent, loaded with one query per model."""
-
-    def __init__(self, capability: Capability) -> None:
-        self.children: dict[tuple[str, str, int], list[Model]] = defaultdict(list)
-        self.by_id: dict[tuple[str, int], Model] = {}
-        for part in PARTS.values():
-            if not part.capability_paths:
-                continue  # the capability itself
-            model = apps.get_model("capabilities_app", part.model)
-            query = Q()
-            for path in part.capability_paths:
-                query |= Q(**{path: capability})
-            parent_attrs = self._parent_attrs(part.name)
-            for row in model.objects.filter(query).order_by("position", "id"):
-                self.by_id[(part.name, row.pk)] = row
-                for attr in parent_attrs:
-                    parent_id = getattr(row, f"{attr}_id")
-                    if parent_id is not None:
-                        self.children[(part.name, attr, parent_id)].append(row)
-
-    @staticmethod
-    def _parent_attrs(part_name: str) -> set[str]:
-        return {
-            member.parent_attr
-            for part in PARTS.values()
-            for member in _all_members(part.members)
-            if isinstance(member, Children) and member.part == part_name
-        }
-
-    def of(self, member: Children, parent: Model) -> list[Model]:
-        rows = self.children.get((member.part, member.parent_attr, parent.pk), [])
-        if member.fixed:
-            rows = [r for r in rows if all(getattr(r, a) == v for a, v in member.fixed)]
-        return rows
-
-
-def _all_members(members: tuple[Any, ...]) -> list[Any]:
-    result = []
-    for member in members:
-        result.append(member)
-        if isinstance(member, Group):
-            result.extend(_all_members(member.members))
-    return result
 
 
 class _Writer:
     def __init__(self, capability: Capability, *, resolved: bool, inline_imports: bool) -> None:
         self.capability = capability
-        self.rows = _Rows(capability)
+        self.rows = Rows({"": capability})
         self.resolved = resolved
         self.inline_imports = inline_imports or resolved
 

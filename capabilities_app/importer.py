@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from . import exporter
+from . import exporter, versioning
 from .exceptions import Diagnostic, SpecError
 from .layout import (
     CAPABILITY,
@@ -210,6 +210,7 @@ def write_document(parsed: ParsedDocument) -> Outcome:
     try:
         capability.save()
         builder.write()
+        versioning.schedule_bump()
     except IntegrityError as exc:  # a constraint specs could not see (a race, say)
         raise SpecError(
             [parsed.source.diagnostic("error", "constraint", (), f"database refused: {exc}")]

@@ -741,3 +741,21 @@ class AggregateFunction(CallerMixin, DocumentPart):
 
     def __str__(self) -> str:
         return f"{self.aggregate.namespace}.{self.name}"
+
+
+class RegistryState(models.Model):
+    """One row: the version stamp of everything served.
+
+    Every import and every admin edit bumps ``version``; each web and MCP process
+    compares it with the version of its in-memory catalog (at most every
+    ``REGISTRY_CATALOG_CHECK_SECONDS``) and rebuilds the catalog when it moved.
+    """
+
+    version = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "registry state"
+
+    def __str__(self) -> str:
+        return f"version {self.version}"

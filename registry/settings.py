@@ -102,6 +102,8 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "capabilities_app.api.problems.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -119,10 +121,24 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # --- The registry -------------------------------------------------------------
 # Largest capability document (bytes) the importer reads; larger ones are refused.
 REGISTRY_MAX_DOCUMENT_BYTES = env.int("REGISTRY_MAX_DOCUMENT_BYTES", default=2 * 1024 * 1024)
+# Whole upstream exchange, and connection, time limits (seconds).
+REGISTRY_UPSTREAM_TIMEOUT = env.float("REGISTRY_UPSTREAM_TIMEOUT", default=30.0)
+REGISTRY_UPSTREAM_CONNECT_TIMEOUT = env.float("REGISTRY_UPSTREAM_CONNECT_TIMEOUT", default=5.0)
+# Non-public networks upstreams may live in (CIDRs); all others must be public addresses.
+REGISTRY_UPSTREAM_ALLOWED_NETWORKS = env.list("REGISTRY_UPSTREAM_ALLOWED_NETWORKS", default=[])
+# Largest request body (bytes) a REST call may send; larger ones get 413.
+REGISTRY_MAX_BODY_BYTES = env.int("REGISTRY_MAX_BODY_BYTES", default=10 * 1024 * 1024)
+# How often (seconds) a process checks whether imports or edits changed what it serves.
+REGISTRY_CATALOG_CHECK_SECONDS = env.float("REGISTRY_CATALOG_CHECK_SECONDS", default=0.5)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # httpx logs every request URL at INFO; an apikey in a query string is a secret.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }

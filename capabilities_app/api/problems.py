@@ -1,0 +1,64 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``) with a stable code.
+
+DRF's exception handler for the whole API: registry errors keep their code and
+status; DRF's own exceptions get one (``parse_error``, ``not_authenticated``, …);
+anything else is left to Django (a 500, logged).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from ..catalog import MethodNotAllowed
+from ..exceptions import RegistryError
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(status: int, code: str, title: str, detail: str, instance: str = "") -> dict[str, Any]:
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance:
+        body["instance"] = instance
+    return body
+
+
+def problem_response(error: RegistryError, instance: str = "") -> Response:
+    response = Response(
+        problem(error.status, error.code, error.title, error.detail, instance),
+        status=error.status,
+        content_type=PROBLEM_JSON,
+    )
+    if isinstance(error, MethodNotAllowed):
+        response["Allow"] = ", ".join(error.allowed)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    request = context.get("request")
+    instance = request.path if request is not None else ""
+    if isinstance(exc, RegistryError):
+        return problem_response(exc, instance)
+    if isinstance(exc, drf.APIException):
+        code = exc.default_code if isinstance(exc.default_code, str) else "error"
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        response = Response(
+            problem(exc.status_code, code, code.replace("_", " ").capitalize(), detail, instance),
+            status=exc.status_code,
+            content_type=PROBLEM_JSON,
+        )
+        if getattr(exc, "wait", None):
+            response["Retry-After"] = str(int(exc.wait))
+        return response
+    return None

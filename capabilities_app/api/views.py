@@ -1,0 +1,127 @@
+"""The REST surface: one catch-all DRF view serving every enabled REST expose.
+
+``/rest/<expose namespace><resource path>`` is looked up in the in-memory catalog
+(no database query on a warm request), the request becomes a :class:`RestCaller`,
+and ``runtime.invoke`` does the rest. Upstream answers go back as they came
+(status, body, content type) or as mapped JSON; the registry's own errors are
+problem+json (``api.problems``).
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.http import HttpResponse
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from .. import runtime
+from ..catalog import REST_OF_PATH, get_catalog
+from ..exceptions import RegistryError
+
+
+class BodyTooLarge(RegistryError):
+    code = "body_too_large"
+    status = 413
+    title = "Request body too large"
+
+
+class _FirstRenderer(BaseContentNegotiation):
+    """Answers are the upstream's own content type: never refuse a request for its Accept."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+def read_body(request: Request) -> bytes:
+    """The raw request body, refused above ``REGISTRY_MAX_BODY_BYTES`` (413)."""
+    limit = settings.REGISTRY_MAX_BODY_BYTES
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    try:
+        length = int(declared)
+    except ValueError:
+        length = 0
+    if length > limit:
+        raise BodyTooLarge(f"the request body is {length:,} bytes; the limit is {limit:,}")
+    body = request._request.read(limit + 1)
+    if len(body) > limit:
+        raise BodyTooLarge(f"the request body is over the limit of {limit:,} bytes")
+    return body
+
+
+def to_response(outcome: runtime.Outcome) -> HttpResponse:
+    if outcome.content is not None:
+        return HttpResponse(
+            outcome.content, status=outcome.status, content_type=outcome.content_type or None
+        )
+    return HttpResponse(
+        json.dumps(outcome.data, ensure_ascii=False),
+        status=outcome.status,
+        content_type=runtime.JSON,
+    )
+
+
+def _raw_path(request: Request) -> str | None:
+    """The path below ``/rest/`` as the client sent it (``%2F`` kept), when the server says.
+
+    gunicorn passes ``RAW_URI`` and uWSGI ``REQUEST_URI``; without them the decoded
+    path is matched, where an encoded ``/`` inside a value splits the segment.
+    """
+    raw = request.META.get("RAW_URI") or request.META.get("REQUEST_URI")
+    if not raw:
+        return None
+    raw = raw.split("?", 1)[0]
+    if "://" in raw:  # absolute-form request target
+        raw = "/" + raw.split("://", 1)[1].partition("/")[2]
+    prefix = request.META.get("SCRIPT_NAME", "") + "/rest/"
+    return raw[len(prefix) :] if raw.startswith(prefix) else None
+
+
+class RestSurfaceView(APIView):
+    """Every REST operation of every enabled capability, under ``/rest/``."""
+
+    authentication_classes = ()
+    permission_classes = ()
+    throttle_classes = ()
+    parser_classes = ()  # the raw body is read once, as bytes
+    content_negotiation_class = _FirstRenderer
+
+    @property
+    def default_response_headers(self) -> dict[str, str]:
+        # DRF would set Allow to every method this view handles; a 405 sets its own.
+        return {}
+
+    def serve(self, request: Request, path: str) -> HttpResponse:
+        method = request.method.upper()
+        raw = _raw_path(request)
+        if raw is not None:
+            route, values = get_catalog().match(method, raw, encoded=True)
+        else:
+            route, values = get_catalog().match(method, path)
+        operation = route.methods.get(method)
+        caller = runtime.RestCaller(
+            path_values={k: v for k, v in values.items() if k != REST_OF_PATH},
+            query=(
+                (key, value) for key, values_ in request._request.GET.lists() for value in values_
+            ),
+            headers=request.headers,
+            cookies=request.COOKIES,
+            body=read_body(request),
+            content_type=request.content_type or "",
+            declared=operation.parameters if operation is not None else (),
+        )
+        if operation is None:  # a forward route
+            remainder = values.get(REST_OF_PATH) or (list(values.values())[-1] if values else "")
+            outcome = runtime.forward(
+                route, remainder, method, caller, request.META.get("QUERY_STRING", "")
+            )
+        else:
+            outcome = runtime.invoke(operation, caller)
+        return to_response(outcome)
+
+    get = post = put = patch = delete = head = options = serve

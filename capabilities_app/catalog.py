@@ -1,0 +1,502 @@
+"""The in-memory catalog: every enabled capability compiled for serving.
+
+The hot path never touches the ORM. ``get_catalog()`` returns a snapshot of plain,
+frozen objects (routes, operations, upstreams, binds) built from the database with
+one query per model, and rebuilds it when the version stamp (``versioning``) moves,
+so an import or an admin edit takes effect in every process within
+``REGISTRY_CATALOG_CHECK_SECONDS`` without a restart.
+
+Imports models (to build) but nothing above it: ``runtime`` executes what is here,
+the REST and MCP surfaces look things up here.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from urllib.parse import unquote
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import versioning
+from .exceptions import RegistryError
+from .models import Capability
+from .rows import Rows
+from .templating import Binds, BindSource
+
+_TEMPLATE_VARIABLE = re.compile(r"\{\{?\s*([^{}]+?)\s*\}?\}")
+
+
+class RouteNotFound(RegistryError):
+    code = "route_not_found"
+    status = 404
+    title = "No such route"
+
+
+class MethodNotAllowed(RegistryError):
+    code = "method_not_allowed"
+    status = 405
+    title = "Method not allowed"
+
+    def __init__(self, detail: str, allowed: list[str]) -> None:
+        super().__init__(detail)
+        self.allowed = allowed
+
+
+def normalise(name: str) -> str:
+    """Names compared loosely: lower case, without ``-`` and ``_`` (§3)."""
+    return name.lower().replace("-", "").replace("_", "")
+
+
+# --------------------------------------------------------------------------- compiled parts
+
+
+@dataclass(frozen=True)
+class Param:
+    """A consumed input parameter."""
+
+    name: str
+    location: str
+    value: Any = None  # literal or template; None: the value comes from with/caller
+    required: bool = False
+    type: str | None = None
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """A consumes block."""
+
+    namespace: str
+    base_uri: str | None
+    authentication: dict[str, Any] | None
+    parameters: tuple[Param, ...]
+
+
+@dataclass(frozen=True)
+class PathTemplate:
+    """A path with ``{x}``/``{{x}}`` variables, split once: literal, name, literal, …"""
+
+    parts: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, path: str) -> PathTemplate:
+        return cls(tuple(_TEMPLATE_VARIABLE.split(path)))
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return self.parts[1::2]
+
+
+@dataclass(frozen=True)
+class UpstreamOperation:
+    """A consumed operation: what a ``call`` runs upstream."""
+
+    upstream: Upstream
+    name: str
+    method: str
+    path: PathTemplate
+    parameters: tuple[Param, ...]  # adapter, resource and operation level; the later wins
+    body: Any
+    output_raw_format: str | None
+
+    @property
+    def call_name(self) -> str:
+        return f"{self.upstream.namespace}.{self.name}"
+
+
+@dataclass(frozen=True)
+class InputParam:
+    """A declared exposed input parameter (REST) or tool/function input parameter."""
+
+    name: str
+    location: str | None = None
+    type: str | None = None
+    description: str | None = None
+    value: Any = None
+    required: bool | None = None
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class Hints:
+    read_only: bool | None = None
+    destructive: bool | None = None
+    idempotent: bool | None = None
+    open_world: bool | None = None
+
+
+@dataclass(frozen=True)
+class Operation:
+    """Something a client can run: a REST operation, an MCP tool or resource, a function."""
+
+    kind: str  # "rest", "tool", "resource", "function"
+    capability: str
+    namespace: str  # the expose (or aggregate) namespace; its name is a reference prefix
+    name: str
+    description: str | None
+    call: UpstreamOperation | None
+    with_values: Any
+    steps: list[Any] | None
+    mappings: list[Any] | None
+    output_parameters: list[Any] | None
+    parameters: tuple[InputParam, ...]
+    ref: Operation | None
+    context: CapabilityContext
+    method: str | None = None
+    label: str | None = None
+    hints: Hints = field(default_factory=Hints)
+    semantics: dict[str, Any] | None = None
+
+
+@dataclass
+class CapabilityContext:
+    """What every operation of one capability shares: binds and its consumed operations."""
+
+    name: str
+    binds: Binds
+    upstreams: dict[str, Upstream] = field(default_factory=dict)
+    operations: dict[str, list[UpstreamOperation]] = field(default_factory=dict)
+
+    def operation(self, call: str) -> UpstreamOperation | None:
+        found = self.operations.get(call)
+        return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class Forward:
+    upstream: Upstream
+    trusted_headers: tuple[str, ...]
+
+
+@dataclass
+class Route:
+    """One exposed path of a REST expose, with its operations by method."""
+
+    namespace: str
+    path: str
+    regex: re.Pattern[str]
+    variables: tuple[str, ...]
+    methods: dict[str, Operation] = field(default_factory=dict)
+    forward: Forward | None = None
+    forward_context: CapabilityContext | None = None
+
+
+@dataclass
+class McpServer:
+    """One MCP expose: its tools, resources and prompts."""
+
+    namespace: str
+    capability: str
+    description: str | None
+    transport: str | None
+    tools: dict[str, Operation] = field(default_factory=dict)
+    resources: list[Any] = field(default_factory=list)
+    prompts: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class Catalog:
+    version: int
+    routes: dict[str, list[Route]] = field(default_factory=dict)
+    mcp: dict[str, McpServer] = field(default_factory=dict)
+
+    def match(
+        self, method: str, path: str, *, encoded: bool = False
+    ) -> tuple[Route, dict[str, str]]:
+        """The route and path variables for ``/rest/<path>``; 404 or 405 otherwise.
+
+        With ``encoded``, ``path`` is the raw request path: segments are matched as sent
+        (so ``a%2Fb`` is one segment) and variables are decoded afterwards.
+        """
+        namespace, _, rest = path.strip("/").partition("/")
+        if encoded:
+            namespace = unquote(namespace)
+        rest = "/" + rest if rest else "/"
+        if len(rest) > 1:
+            rest = rest.rstrip("/")
+        allowed: list[str] = []
+        for route in self.routes.get(namespace, ()):
+            found = route.regex.fullmatch(rest)
+            if found is None:
+                continue
+            groups = (unquote(g) if encoded and g else g or "" for g in found.groups())
+            values = dict(zip(route.variables, groups, strict=True))
+            if route.forward is not None or method in route.methods:
+                return route, values
+            allowed.extend(m for m in route.methods if m not in allowed)
+        if allowed:
+            raise MethodNotAllowed(
+                f"{method} is not allowed on /rest/{path.strip('/')}; allowed: "
+                + ", ".join(allowed),
+                allowed,
+            )
+        shown = unquote(path.strip("/")) if encoded else path.strip("/")
+        raise RouteNotFound(f"no REST operation is served at /rest/{shown}")
+
+
+REST_OF_PATH = "__rest__"
+
+
+def _route_regex(path: str, *, forward: bool) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    """A route's regex and variable names; a forward also captures the rest of the path."""
+    template = PathTemplate.parse("/" + path.strip("/") if path.strip("/") else "/")
+    variables = list(template.variables)
+    pattern = ""
+    ends_with_variable = len(template.parts) > 1 and template.parts[-1] == ""
+    for i, part in enumerate(template.parts):
+        if i % 2 == 0:
+            pattern += re.escape(part)
+        elif forward and ends_with_variable and i == len(template.parts) - 2:
+            pattern += "(.+)"  # a forward's last variable takes the rest of the path
+        else:
+            pattern += "([^/]+)"
+    if len(pattern) > 1:
+        pattern = pattern.rstrip("/")
+    if forward and not ends_with_variable:
+        pattern += "(/.*)?"
+        variables.append(REST_OF_PATH)
+    return re.compile(pattern or "/"), tuple(variables)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _params(rows) -> tuple[Param, ...]:
+    return tuple(
+        Param(
+            name=p.name,
+            location=p.location,
+            value=p.value,
+            required=bool(p.required),
+            type=p.type,
+        )
+        for p in rows
+    )
+
+
+def _input_params(rows) -> tuple[InputParam, ...]:
+    return tuple(
+        InputParam(
+            name=p.name,
+            location=getattr(p, "location", None),
+            type=p.type,
+            description=p.description,
+            value=getattr(p, "value", None),
+            required=p.required,
+            pattern=getattr(p, "pattern", None),
+        )
+        for p in rows
+    )
+
+
+def _merge(*levels: tuple[Param, ...]) -> tuple[Param, ...]:
+    """Parameters of several levels; a later level's (name, location) wins."""
+    merged: dict[tuple[str, str], Param] = {}
+    for level in levels:
+        for param in level:
+            merged[(param.name, param.location)] = param
+    return tuple(merged.values())
+
+
+class _Builder:
+    def __init__(self, version: int) -> None:
+        self.catalog = Catalog(version)
+        self.rows = Rows({"__enabled": True})
+        self.capabilities = {c.pk: c for c in Capability.objects.filter(enabled=True)}
+        self.contexts: dict[int, CapabilityContext] = {}
+        self.upstream_ops: dict[int, UpstreamOperation] = {}
+        self.functions: dict[int, Operation] = {}
+
+    def build(self) -> Catalog:
+        for capability in self.capabilities.values():
+            self.contexts[capability.pk] = CapabilityContext(
+                capability.name, self._binds(capability)
+            )
+        for consumes in self.rows.all["consumes"]:
+            self._consumes(consumes)
+        for function in self.rows.all["aggregate_function"]:
+            aggregate = self.rows.get("aggregate", function.aggregate_id)
+            self.functions[function.pk] = self._operation(
+                "function",
+                function,
+                self.contexts[aggregate.capability_id],
+                aggregate.namespace,
+                params=self.rows.children_of("tool_parameter", "function", function.pk),
+                semantics=function.semantics,
+            )
+        for expose in self.rows.all["expose"]:
+            context = self.contexts[expose.capability_id]
+            if expose.type == "rest" and expose.namespace:
+                self._rest(expose, context)
+            elif expose.type == "mcp" and expose.namespace:
+                self._mcp(expose, context)
+        return self.catalog
+
+    def _binds(self, capability: Capability) -> Binds:
+        origin = capability.source_origin
+        base_dir = (
+            str(Path(origin).parent) if origin and not origin.startswith("registry:") else None
+        )
+        sources = []
+        for bind in self.rows.children_of("bind", "capability", capability.pk):
+            keys = tuple(
+                (k.variable, k.provider_key)
+                for k in self.rows.children_of("bind_key", "bind", bind.pk)
+            )
+            sources.append(BindSource(bind.namespace, keys, bind.location, base_dir))
+        return Binds(tuple(sources))
+
+    def _consumes(self, consumes) -> None:
+        context = self.contexts[consumes.capability_id]
+        upstream = Upstream(
+            namespace=consumes.namespace,
+            base_uri=consumes.base_uri,
+            authentication=consumes.authentication
+            if isinstance(consumes.authentication, dict)
+            else None,
+            parameters=_params(
+                self.rows.children_of("consumed_parameter", "consumes", consumes.pk)
+            ),
+        )
+        context.upstreams[upstream.namespace] = upstream
+        for resource in self.rows.children_of("consumed_resource", "consumes", consumes.pk):
+            resource_params = _params(
+                self.rows.children_of("consumed_parameter", "resource", resource.pk)
+            )
+            for op in self.rows.children_of("consumed_operation", "resource", resource.pk):
+                compiled = UpstreamOperation(
+                    upstream=upstream,
+                    name=op.name,
+                    method=op.method,
+                    path=PathTemplate.parse(resource.path),
+                    parameters=_merge(
+                        upstream.parameters,
+                        resource_params,
+                        _params(self.rows.children_of("consumed_parameter", "operation", op.pk)),
+                    ),
+                    body=op.body,
+                    output_raw_format=op.output_raw_format,
+                )
+                self.upstream_ops[op.pk] = compiled
+                context.operations.setdefault(compiled.call_name, []).append(compiled)
+
+    def _operation(
+        self,
+        kind: str,
+        row,
+        context: CapabilityContext,
+        namespace: str,
+        *,
+        params,
+        method: str | None = None,
+        hints: Hints | None = None,
+        semantics: dict[str, Any] | None = None,
+    ) -> Operation:
+        ref = (
+            self.functions.get(getattr(row, "ref_id", None))
+            if getattr(row, "ref_id", None)
+            else None
+        )
+        return Operation(
+            kind=kind,
+            capability=context.name,
+            namespace=namespace,
+            name=row.name or "",
+            description=getattr(row, "description", None),
+            call=self.upstream_ops.get(row.call_id) if row.call_id else None,
+            with_values=row.with_values,
+            steps=row.steps,
+            mappings=row.mappings,
+            output_parameters=row.output_parameters,
+            parameters=_input_params(params),
+            ref=ref,
+            context=context,
+            method=method,
+            label=getattr(row, "label", None),
+            hints=hints or Hints(),
+            semantics=semantics,
+        )
+
+    def _rest(self, expose, context: CapabilityContext) -> None:
+        routes = self.catalog.routes.setdefault(expose.namespace, [])
+        by_pattern: dict[str, Route] = {r.regex.pattern: r for r in routes}
+        for resource in self.rows.children_of("exposed_resource", "expose", expose.pk):
+            forward_spec = resource.forward if isinstance(resource.forward, dict) else None
+            regex, variables = _route_regex(resource.path, forward=forward_spec is not None)
+            route = by_pattern.get(regex.pattern)
+            if route is None:
+                route = Route(expose.namespace, resource.path, regex, variables)
+                by_pattern[regex.pattern] = route
+                routes.append(route)
+            if forward_spec is not None:
+                upstream = context.upstreams.get(str(forward_spec.get("targetNamespace")))
+                if upstream is not None:
+                    route.forward = Forward(
+                        upstream, tuple(str(h) for h in forward_spec.get("trustedHeaders") or ())
+                    )
+                    route.forward_context = context
+            resource_params = self.rows.children_of("exposed_parameter", "resource", resource.pk)
+            for op in self.rows.children_of("exposed_operation", "resource", resource.pk):
+                if op.method in route.methods:
+                    continue  # the first declaration answers (specs warns about the rest)
+                op_params = self.rows.children_of("exposed_parameter", "operation", op.pk)
+                names = {p.name for p in op_params}
+                params = [p for p in resource_params if p.name not in names] + list(op_params)
+                route.methods[op.method] = self._operation(
+                    "rest", op, context, expose.namespace, params=params, method=op.method
+                )
+
+    def _mcp(self, expose, context: CapabilityContext) -> None:
+        server = McpServer(
+            namespace=expose.namespace,
+            capability=context.name,
+            description=expose.description,
+            transport=expose.transport,
+        )
+        for tool in self.rows.children_of("tool", "expose", expose.pk):
+            hints = Hints(
+                tool.read_only_hint,
+                tool.destructive_hint,
+                tool.idempotent_hint,
+                tool.open_world_hint,
+            )
+            server.tools[tool.name] = self._operation(
+                "tool",
+                tool,
+                context,
+                expose.namespace,
+                params=self.rows.children_of("tool_parameter", "tool", tool.pk),
+                hints=hints,
+            )
+        server.resources = list(self.rows.children_of("mcp_resource", "expose", expose.pk))
+        server.prompts = list(self.rows.children_of("mcp_prompt", "expose", expose.pk))
+        self.catalog.mcp[expose.namespace] = server
+
+
+def build_catalog(version: int) -> Catalog:
+    return _Builder(version).build()
+
+
+_catalog: Catalog | None = None
+_lock = threading.Lock()
+
+
+def get_catalog() -> Catalog:
+    """The current catalog (rebuilt when the version stamp has moved)."""
+    global _catalog
+    version = versioning.current_version()
+    catalog = _catalog
+    if catalog is not None and catalog.version == version:
+        return catalog
+    with _lock:
+        if _catalog is None or _catalog.version != version:
+            _catalog = build_catalog(version)
+        return _catalog
+
+
+def reset() -> None:
+    """Forget the catalog and the stamp (tests)."""
+    global _catalog
+    _catalog = None
+    versioning.forget()

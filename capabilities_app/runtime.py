@@ -1,0 +1,674 @@
+"""Running an operation: the one code path behind the REST surface, MCP tools and jobs.
+
+``invoke(operation, caller)`` resolves the caller's parameters (RUNTIME-CONTRACT §3),
+builds and sends the upstream request (§4), and shapes the answer (§5), for every
+mode an operation can have (§7): a ``call``, ``steps`` (call and lookup), a ``ref`` to
+an aggregate function, or a mock. ``forward`` proxies a REST path as it is.
+
+A caller is anything with ``lookup(name)``: :class:`RestCaller` reads an HTTP request,
+:class:`ArgumentsCaller` a dict of tool arguments. Errors are registry errors
+(``exceptions``, ``upstream``, ``templating``), raised before any upstream request
+when they concern the caller's input or the configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+
+from . import mapping, upstream
+from .catalog import (
+    CapabilityContext,
+    InputParam,
+    Operation,
+    Route,
+    Upstream,
+    UpstreamOperation,
+    normalise,
+)
+from .exceptions import RegistryError
+from .templating import MISSING, Binds, has_tags, mapping_layer, render, render_value
+
+JSON = "application/json"
+_SINGLE_BRACE = re.compile(r"\{([^{}]+)\}")
+# Never sent upstream from the caller's request, unless a forward trusts them.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
+_BODY_TYPES = {
+    "json": JSON,
+    "text": "text/plain; charset=utf-8",
+    "xml": "application/xml",
+    "sparql": "application/sparql-query",
+}
+
+
+class InvalidParameter(RegistryError):
+    code = "invalid_parameter"
+    status = 400
+    title = "Invalid parameter"
+
+
+class MissingParameter(RegistryError):
+    code = "missing_parameter"
+    status = 400
+    title = "Missing required parameter"
+
+
+class UpstreamNotConfigured(RegistryError):
+    code = "upstream_not_configured"
+    status = 503
+    title = "Upstream not configured"
+
+
+class StepNotSupported(RegistryError):
+    code = "step_not_supported"
+    status = 501
+    title = "Step type not supported"
+
+
+@dataclass
+class Outcome:
+    """What an operation answered: raw bytes as they came, or data to render as JSON."""
+
+    status: int
+    content_type: str = JSON
+    content: bytes | None = None
+    data: Any = None
+    from_upstream: bool = False
+
+    @property
+    def is_error(self) -> bool:
+        return self.status >= 400
+
+    def json(self) -> Any:
+        """The answer as data (raw JSON bytes are parsed; other bytes are text)."""
+        if self.content is None:
+            return self.data
+        if not self.content:
+            return None
+        try:
+            return json.loads(self.content)
+        except ValueError:
+            return self.content.decode("utf-8", errors="replace")
+
+    def body(self) -> bytes:
+        if self.content is not None:
+            return self.content
+        return json.dumps(self.data, ensure_ascii=False).encode()
+
+
+# --------------------------------------------------------------------------- callers
+
+
+class ArgumentsCaller:
+    """Caller parameters from a dict of arguments (an MCP tool call, a job)."""
+
+    def __init__(self, arguments: Mapping[str, Any] | None) -> None:
+        self.arguments = dict(arguments or {})
+        self._normal = {normalise(k): v for k, v in self.arguments.items()}
+
+    def lookup(self, name: str) -> Any:
+        if name in self.arguments:
+            return self.arguments[name]
+        if name == "body":
+            return MISSING
+        return self._normal.get(normalise(name), MISSING)
+
+    def forwardable_headers(self) -> Mapping[str, str]:
+        return {}
+
+
+class RestCaller:
+    """Caller parameters from an HTTP request, looked up as RUNTIME-CONTRACT §3 says."""
+
+    def __init__(
+        self,
+        *,
+        path_values: Mapping[str, str],
+        query: Iterable[tuple[str, str]],
+        headers: Mapping[str, str],
+        cookies: Mapping[str, str],
+        body: bytes,
+        content_type: str,
+        declared: Iterable[InputParam] = (),
+    ) -> None:
+        self.path_values = dict(path_values)
+        self.query: dict[str, str] = {}
+        for key, value in query:
+            self.query.setdefault(key, value)  # the first value counts
+        self.headers = {k.lower(): v for k, v in headers.items()}
+        self.cookies = dict(cookies)
+        self.raw_body = body
+        self.content_type = content_type
+        self.declared = {p.name: p for p in declared}
+        self._parsed: Any = MISSING
+
+    def parsed_body(self) -> Any:
+        """The request body: parsed JSON, else its text; MISSING when empty."""
+        if self._parsed is MISSING and self.raw_body:
+            try:
+                self._parsed = json.loads(self.raw_body)
+            except ValueError:
+                self._parsed = self.raw_body.decode("utf-8", errors="replace")
+        return self._parsed
+
+    def lookup(self, name: str) -> Any:
+        declared = self.declared.get(name)
+        if declared is not None:
+            return self._declared(declared)
+        if name == "body":
+            return self.parsed_body()
+        wanted = normalise(name)
+        for key, value in self.path_values.items():
+            if normalise(key) == wanted:
+                return value
+        if name in self.query:
+            return self.query[name]
+        for key, value in self.query.items():
+            if normalise(key) == wanted:
+                return value
+        if name.lower() in self.headers:
+            return self.headers[name.lower()]
+        body = self.parsed_body()
+        if isinstance(body, dict) and name in body:
+            return body[name]
+        return MISSING
+
+    def _declared(self, param: InputParam) -> Any:
+        location = (param.location or "").lower()
+        value: Any = MISSING
+        if location == "path":
+            value = self.path_values.get(param.name, MISSING)
+            if value is MISSING:
+                wanted = normalise(param.name)
+                value = next(
+                    (v for k, v in self.path_values.items() if normalise(k) == wanted), MISSING
+                )
+        elif location == "query":
+            value = self.query.get(param.name, MISSING)
+        elif location == "header":
+            value = self.headers.get(param.name.lower(), MISSING)
+        elif location == "cookie":
+            value = self.cookies.get(param.name, MISSING)
+        elif location == "body":
+            body = self.parsed_body()
+            if isinstance(param.value, str) and param.value.startswith("$"):
+                return mapping.select(param.value, body) if body is not MISSING else MISSING
+            if isinstance(body, dict) and param.name in body:
+                return body[param.name]
+            return body
+        if value is MISSING:
+            if param.value is not None and not (
+                isinstance(param.value, str) and param.value.startswith("$")
+            ):
+                return param.value
+            return MISSING
+        return _coerce(param, value)
+
+    def forwardable_headers(self) -> Mapping[str, str]:
+        return self.headers
+
+
+def _coerce(param: InputParam, value: Any) -> Any:
+    """Text from a path, query, header or cookie, as the declared type says."""
+    if not isinstance(value, str) or param.type not in ("integer", "number", "boolean"):
+        return value
+    try:
+        if param.type == "integer":
+            return int(value)
+        if param.type == "number":
+            return float(value) if any(c in value for c in ".eE") else int(value)
+        if value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise ValueError(value)
+    except ValueError as exc:
+        raise InvalidParameter(
+            f"parameter {param.name!r} must be a {param.type}, not {value!r}"
+        ) from exc
+
+
+# --------------------------------------------------------------------------- invoke
+
+
+def invoke(operation: Operation, caller: Any) -> Outcome:
+    """Run ``operation`` for ``caller`` and return its outcome."""
+    if operation.ref is not None:
+        # The function runs with the same caller; its own namespace becomes a prefix.
+        return invoke(operation.ref, caller)
+    if operation.steps:
+        return _orchestrate(operation, caller)
+    if operation.call is not None:
+        return _call(operation, caller)
+    if operation.output_parameters:
+        return _mock(operation, caller)
+    return Outcome(204, content=b"")
+
+
+def _prefixes(operation: Operation) -> tuple[str, ...]:
+    return ("rest", "tools", operation.namespace)
+
+
+def evaluate_with(
+    values: Any,
+    operation: Operation,
+    caller: Any,
+    extra_layers: tuple = (),
+) -> dict[str, Any]:
+    """``with`` values (§3): a reference, a template, or a literal; missing ones are left out."""
+    if not isinstance(values, dict):
+        return {}
+    prefixes = _prefixes(operation)
+    layers = (*extra_layers, caller.lookup)
+    binds = operation.context.binds
+
+    def evaluate(value: Any) -> Any:
+        if isinstance(value, str):
+            prefix, dot, name = value.partition(".")
+            if dot and prefix in prefixes and name:
+                return caller.lookup(name)
+            if "{{" in value:
+                return render(value, layers, binds)
+            return value
+        if isinstance(value, dict):
+            inner = {k: evaluate(v) for k, v in value.items()}
+            return {k: v for k, v in inner.items() if v is not MISSING}
+        return value
+
+    result = {}
+    for key, value in values.items():
+        evaluated = evaluate(value)
+        if evaluated is not MISSING:
+            result[key] = evaluated
+    return result
+
+
+def _call(operation: Operation, caller: Any) -> Outcome:
+    withs = evaluate_with(operation.with_values, operation, caller)
+    request = build_request(operation.call, withs, caller, operation.context.binds)
+    response = _client().send(request)
+    return shape(operation, response)
+
+
+def _client() -> upstream.Client:
+    return upstream.get_client(upstream_settings)
+
+
+def upstream_settings() -> upstream.Settings:
+    return upstream.Settings(
+        timeout=settings.REGISTRY_UPSTREAM_TIMEOUT,
+        connect_timeout=settings.REGISTRY_UPSTREAM_CONNECT_TIMEOUT,
+        allowed_networks=upstream.parse_networks(settings.REGISTRY_UPSTREAM_ALLOWED_NETWORKS),
+    )
+
+
+def shape(operation: Operation, response: upstream.Response) -> Outcome:
+    """The caller's answer from the upstream's (§5)."""
+    content_type = response.content_type
+    if not 200 <= response.status < 300:
+        return Outcome(response.status, content_type, content=response.content, from_upstream=True)
+    outputs = operation.output_parameters
+    raw_format = operation.call.output_raw_format if operation.call else None
+    if not outputs or (mapping.is_pass_through(outputs) and raw_format in mapping.JSON_FORMATS):
+        return Outcome(
+            response.status,
+            content_type or JSON,
+            content=response.content,
+            from_upstream=True,
+        )
+    data = mapping.decode(response.content, raw_format)
+    mapped = mapping.map_outputs(outputs, data, xml=raw_format == "xml")
+    return Outcome(response.status, JSON, data=mapped, from_upstream=True)
+
+
+def _mock(operation: Operation, caller: Any) -> Outcome:
+    binds = operation.context.binds
+    data = mapping.map_outputs(
+        operation.output_parameters,
+        None,
+        render=lambda template: render(template, (caller.lookup,), binds),
+    )
+    return Outcome(200, JSON, data=data)
+
+
+# --------------------------------------------------------------------------- requests
+
+
+@dataclass
+class _Placed:
+    url_values: dict[str, Any] = field(default_factory=dict)
+    query: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    cookies: list[tuple[str, str]] = field(default_factory=list)
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+def build_request(
+    target: UpstreamOperation,
+    withs: dict[str, Any],
+    caller: Any,
+    binds: Binds,
+    *,
+    extra_layers: tuple = (),
+) -> upstream.Request:
+    """The upstream request for ``target`` (§4); every check happens before any I/O."""
+    layers = (*extra_layers, mapping_layer(withs), caller.lookup)
+    placed = _Placed()
+    missing: list[str] = []
+    for param in target.parameters:
+        if param.value is not None:
+            value = (
+                render_value(param.value, layers, binds) if has_tags(param.value) else param.value
+            )
+        elif param.name in withs:
+            value = withs[param.name]
+        else:
+            value = caller.lookup(param.name)
+        if value is MISSING or value is None:
+            if param.required or param.location == "path":
+                missing.append(f"{param.name} ({param.location})")
+            continue
+        _place(placed, param.location, param.name, value)
+    for variable in target.path.variables:
+        if variable in placed.url_values:
+            continue
+        value = withs.get(variable, MISSING)
+        if value is MISSING:
+            value = caller.lookup(variable)
+        if value is MISSING or value is None:
+            missing.append(f"{variable} (path)")
+        else:
+            placed.url_values[variable] = value
+    if missing:
+        raise MissingParameter(
+            "missing required parameter" + ("s " if len(missing) > 1 else " ") + ", ".join(missing)
+        )
+    base = resolve_base_uri(target.upstream, layers, binds)
+    url = base + _join_path(target.path.parts, placed.url_values)
+    request = upstream.Request(method=target.method, url=url, params=placed.query)
+    request.headers = [("user-agent", "capability-registry"), *placed.headers]
+    if placed.cookies:
+        request.headers.append(("cookie", "; ".join(f"{k}={v}" for k, v in placed.cookies)))
+    _set_body(request, target, placed, layers, binds)
+    apply_authentication(request, target.upstream, binds)
+    return request
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _place(placed: _Placed, location: str, name: str, value: Any) -> None:
+    if location == "path":
+        placed.url_values[name] = value
+    elif location == "query":
+        values = value if isinstance(value, list) else [value]
+        placed.query.extend((name, _text(v)) for v in values)
+    elif location == "header":
+        placed.headers.append((name, _text(value)))
+    elif location == "cookie":
+        placed.cookies.append((name, _text(value)))
+    elif location == "body":
+        placed.body[name] = value
+    # "environment" parameters configure the adapter; nothing is sent.
+
+
+def _join_path(parts: tuple[str, ...], values: Mapping[str, Any]) -> str:
+    """The path with each variable percent-encoded as one segment (``/`` becomes %2F)."""
+    out = []
+    for i, part in enumerate(parts):
+        out.append(part if i % 2 == 0 else quote(_text(values[part]), safe=""))
+    path = "".join(out)
+    return path if path.startswith("/") or not path else "/" + path
+
+
+def resolve_base_uri(target: Upstream, layers: tuple, binds: Binds) -> str:
+    """The consumes' base URI, rendered; 503 naming the namespace when it is not usable."""
+    base = (target.base_uri or "").strip()
+    if base and "{" in base:
+        base = render(base, layers, binds) if "{{" in base else base
+
+        def single(match: re.Match) -> str:
+            for layer in layers:
+                value = layer(match.group(1))
+                if value is not MISSING and value is not None:
+                    return _text(value)
+            return match.group(0)
+
+        base = _SINGLE_BRACE.sub(single, base)
+    if not base or "{" in base or not re.match(r"^https?://[^/{}\s]+", base):
+        raise UpstreamNotConfigured(
+            f"the upstream of consumes {target.namespace!r} is not configured "
+            f"(baseUri {target.base_uri!r}); set it in the registry's admin"
+        )
+    return base.rstrip("/")
+
+
+def _set_body(
+    request: upstream.Request,
+    target: UpstreamOperation,
+    placed: _Placed,
+    layers: tuple,
+    binds: Binds,
+) -> None:
+    spec = target.body
+    if spec is not None:
+        if isinstance(spec, str):
+            request.content = render(spec, layers, binds).encode()
+            request.headers.append(("content-type", JSON))
+            return
+        if isinstance(spec, dict):
+            kind = spec.get("type", "json")
+            data = render_value(spec.get("data"), layers, binds)
+            if kind == "formUrlEncoded":
+                if isinstance(data, dict):
+                    request.data = {k: _text(v) for k, v in data.items()}
+                else:
+                    request.content = _text(data).encode()
+                    request.headers.append(("content-type", "application/x-www-form-urlencoded"))
+                return
+            if kind == "multipartForm":
+                request.files = [
+                    (
+                        str(part.get("name")),
+                        (
+                            part.get("filename"),
+                            _text(part.get("value", "")).encode(),
+                            part.get("contentType") or "text/plain",
+                        ),
+                    )
+                    for part in data or []
+                    if isinstance(part, dict)
+                ]
+                return
+            if kind == "json":
+                request.content = json.dumps(data, ensure_ascii=False).encode()
+            else:
+                request.content = _text(data).encode()
+            request.headers.append(("content-type", _BODY_TYPES.get(kind, JSON)))
+            return
+    if not placed.body:
+        return
+    if len(placed.body) == 1:
+        (value,) = placed.body.values()
+    else:
+        value = placed.body
+    if isinstance(value, str):
+        request.content = value.encode()
+        request.headers.append(("content-type", "text/plain; charset=utf-8"))
+    else:
+        request.content = json.dumps(value, ensure_ascii=False).encode()
+        request.headers.append(("content-type", JSON))
+
+
+def apply_authentication(request: upstream.Request, target: Upstream, binds: Binds) -> None:
+    """Consumes authentication (§4), every field rendered over the bind variables."""
+    auth = target.authentication
+    if not auth:
+        return
+    kind = auth.get("type")
+
+    def field_value(name: str) -> str:
+        value = auth.get(name)
+        return render(value, (), binds) if isinstance(value, str) else _text(value or "")
+
+    if kind == "bearer":
+        token = field_value("token")
+        if token:
+            request.headers.append(("authorization", f"Bearer {token}"))
+    elif kind == "basic":
+        request.auth = upstream.basic_auth(field_value("username"), field_value("password"))
+    elif kind == "digest":
+        request.auth = upstream.digest_auth(field_value("username"), field_value("password"))
+    elif kind == "apikey":
+        key, value = field_value("key"), field_value("value")
+        if auth.get("placement") == "query":
+            request.params.append((key, value))
+        else:
+            request.headers.append((key, value))
+    # oauth2 describes how exposes validate callers; it sends nothing upstream.
+
+
+# --------------------------------------------------------------------------- orchestration
+
+
+def _orchestrate(operation: Operation, caller: Any) -> Outcome:
+    """``steps`` then ``mappings`` (§7): call and lookup steps; script steps answer 501."""
+    results: dict[str, Any] = {}
+    context: CapabilityContext = operation.context
+    results_layer = mapping_layer(results)
+    last = None
+    for step in operation.steps or []:
+        if not isinstance(step, dict):
+            continue
+        name = str(step.get("name"))
+        kind = step.get("type") or ("call" if "call" in step else "lookup")
+        if kind == "call":
+            target = context.operation(str(step.get("call")))
+            if target is None:
+                raise StepNotSupported(
+                    f"step {name!r} calls {step.get('call')!r}, which is not served"
+                )
+            withs = evaluate_with(step.get("with"), operation, caller, (results_layer,))
+            request = build_request(
+                target, withs, caller, context.binds, extra_layers=(results_layer,)
+            )
+            response = _client().send(request)
+            if not 200 <= response.status < 300:
+                return Outcome(
+                    response.status,
+                    response.content_type,
+                    content=response.content,
+                    from_upstream=True,
+                )
+            results[name] = mapping.decode(response.content, target.output_raw_format)
+        elif kind == "lookup":
+            results[name] = _lookup(step, results)
+        else:
+            raise StepNotSupported(
+                f"step {name!r} is a {step.get('language') or kind} {kind} step; "
+                "the registry stores script steps but does not run them"
+            )
+        last = name
+    if operation.mappings:
+        data: Any = {}
+        for item in operation.mappings:
+            if isinstance(item, dict) and item.get("targetName"):
+                _set_dotted(
+                    data, str(item["targetName"]), mapping.select(str(item.get("value")), results)
+                )
+    elif operation.output_parameters and any(
+        isinstance(p, dict) and ("mapping" in p or "value" in p)
+        for p in operation.output_parameters
+    ):
+        data = mapping.map_outputs(operation.output_parameters, results)
+    else:
+        data = results.get(last) if last else None
+    return Outcome(200, JSON, data=data)
+
+
+def _lookup(step: dict[str, Any], results: dict[str, Any]) -> list[Any]:
+    index = results.get(str(step.get("index"))) or []
+    if isinstance(index, dict):
+        index = next((v for v in index.values() if isinstance(v, list)), [index])
+    wanted = mapping.select(str(step.get("lookupValue")), results)
+    if not isinstance(wanted, list):
+        wanted = [wanted]
+    if len(wanted) == 1 and isinstance(wanted[0], list):
+        wanted = wanted[0]
+    key = step.get("match")
+    fields = [
+        f.get("name") if isinstance(f, dict) else f for f in step.get("outputParameters") or []
+    ]
+    found = []
+    for value in wanted:
+        for item in index:
+            if isinstance(item, dict) and item.get(key) == value:
+                found.append({f: item.get(f) for f in fields} if fields else item)
+                break
+    return found
+
+
+def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    for parent in parents:
+        target = target.setdefault(parent, {})
+    target[last] = value
+
+
+# --------------------------------------------------------------------------- forward
+
+
+def forward(route: Route, remainder: str, method: str, caller: RestCaller, query: str) -> Outcome:
+    """Proxy the rest of the path to the forward's consumes, as it is (§7)."""
+    if route.forward is None or route.forward_context is None:
+        raise UpstreamNotConfigured(f"the forward target of {route.path!r} is not configured")
+    target = route.forward.upstream
+    binds = route.forward_context.binds
+    base = resolve_base_uri(target, (caller.lookup,), binds)
+    url = base + "/" + remainder.lstrip("/")
+    if query:
+        url += "?" + query
+    request = upstream.Request(method=method, url=url)
+    trusted = {h.lower() for h in route.forward.trusted_headers}
+    request.headers = [
+        (name, value)
+        for name, value in caller.forwardable_headers().items()
+        if name in trusted and name not in HOP_BY_HOP
+    ]
+    for param in target.parameters:
+        if param.location == "header" and param.value is not None:
+            value = render_value(param.value, (caller.lookup,), binds)
+            request.headers.append((param.name, _text(value)))
+    if caller.raw_body:
+        request.content = caller.raw_body
+        if caller.content_type:
+            request.headers.append(("content-type", caller.content_type))
+    apply_authentication(request, target, binds)
+    response = _client().send(request)
+    return Outcome(
+        response.status, response.content_type, content=response.content, from_upstream=True
+    )
