@@ -48,19 +48,19 @@ class PartAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
-        versioning.schedule_bump()
+        versioning.bump()
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
-        versioning.schedule_bump()
+        versioning.bump()
 
     def delete_model(self, request, obj) -> None:
         super().delete_model(request, obj)
-        versioning.schedule_bump()
+        versioning.bump()
 
     def delete_queryset(self, request, queryset) -> None:
         super().delete_queryset(request, queryset)
-        versioning.schedule_bump()
+        versioning.bump()
 
 
 class PartInline(admin.TabularInline):
@@ -294,13 +294,13 @@ class CapabilityAdmin(PartAdmin):
     @admin.action(description="Enable selected")
     def enable_action(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = queryset.update(enabled=True)
-        versioning.schedule_bump()
+        versioning.bump()
         self.message_user(request, f"Enabled {count} capabilities.", messages.SUCCESS)
 
     @admin.action(description="Disable selected")
     def disable_action(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = queryset.update(enabled=False)
-        versioning.schedule_bump()
+        versioning.bump()
         self.message_user(request, f"Disabled {count} capabilities.", messages.SUCCESS)
 
     # -- extra pages
@@ -718,3 +718,19 @@ class AggregateFunctionAdmin(PartAdmin):
 admin.site.site_header = "Capability registry"
 admin.site.site_title = "Capability registry"
 admin.site.index_title = "Capabilities, their upstreams and their surfaces"
+
+
+@admin.register(m.RegistryState)
+class RegistryStateAdmin(admin.ModelAdmin):
+    """Read-only: the version stamp served surfaces reload on."""
+
+    list_display = ("version", "changed_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

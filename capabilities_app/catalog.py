@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import re
 import threading
-from urllib.parse import unquote
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from . import versioning
 from .exceptions import RegistryError

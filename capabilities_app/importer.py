@@ -210,7 +210,7 @@ def write_document(parsed: ParsedDocument) -> Outcome:
     try:
         capability.save()
         builder.write()
-        versioning.schedule_bump()
+        versioning.bump()
     except IntegrityError as exc:  # a constraint specs could not see (a race, say)
         raise SpecError(
             [parsed.source.diagnostic("error", "constraint", (), f"database refused: {exc}")]

@@ -1,10 +1,10 @@
 """The version stamp that tells every process when to rebuild its catalog.
 
-Writers (the importer, the admin) call :func:`schedule_bump` inside their
-transaction; the stamp moves once, when the transaction commits, whatever the
-number of rows written. Readers call :func:`current_version`, which asks the
-database at most every ``REGISTRY_CATALOG_CHECK_SECONDS`` and otherwise answers
-from memory, so a warm request reads no database.
+Writers (the importer, the admin) call :func:`bump` inside their transaction: the
+new stamp becomes visible to other processes exactly when their change does (the
+row lock also orders concurrent writers). Readers call :func:`current_version`,
+which asks the database at most every ``REGISTRY_CATALOG_CHECK_SECONDS`` and
+otherwise answers from memory, so a warm request reads no database.
 """
 
 from __future__ import annotations
@@ -13,33 +13,16 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F
 
 from .models import RegistryState
 
 
 def bump() -> None:
-    """Move the stamp now."""
+    """Move the stamp (inside the caller's transaction, if any)."""
     updated = RegistryState.objects.filter(pk=1).update(version=F("version") + 1)
     if not updated:
         RegistryState.objects.get_or_create(pk=1, defaults={"version": 1})
-
-
-def _bump_on_commit() -> None:
-    bump()
-
-
-def schedule_bump() -> None:
-    """Move the stamp when the current transaction commits (now, outside one)."""
-    connection = transaction.get_connection()
-    if not connection.in_atomic_block:
-        bump()
-        return
-    # One bump per transaction: skip if ours is already queued (a rollback clears the queue).
-    if any(entry[1] is _bump_on_commit for entry in connection.run_on_commit):
-        return
-    transaction.on_commit(_bump_on_commit)
 
 
 class _Reader:
