@@ -99,6 +99,8 @@ class UpstreamOperation:
     parameters: tuple[Param, ...]  # adapter, resource and operation level; the later wins
     body: Any
     output_raw_format: str | None
+    # Named projections (name, JSONPath) a step's output gains (§7).
+    outputs: tuple[tuple[str, str], ...] = ()
 
     @property
     def call_name(self) -> str:
@@ -377,6 +379,13 @@ class _Builder:
                     ),
                     body=op.body,
                     output_raw_format=op.output_raw_format,
+                    outputs=tuple(
+                        (o.name, o.value)
+                        for o in self.rows.children_of(
+                            "consumed_output_parameter", "operation", op.pk
+                        )
+                        if o.name and o.value
+                    ),
                 )
                 self.upstream_ops[op.pk] = compiled
                 context.operations.setdefault(compiled.call_name, []).append(compiled)

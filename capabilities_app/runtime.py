@@ -33,7 +33,7 @@ from .catalog import (
     normalise,
 )
 from .exceptions import RegistryError
-from .templating import MISSING, Binds, has_tags, mapping_layer, render, render_value
+from .templating import MISSING, Binds, has_tags, mapping_layer, render, render_value, tag_names
 
 JSON = "application/json"
 _SINGLE_BRACE = re.compile(r"\{([^{}]+)\}")
@@ -449,6 +449,18 @@ def resolve_base_uri(target: Upstream, layers: tuple, binds: Binds) -> str:
     """The consumes' base URI, rendered; 503 naming the namespace when it is not usable."""
     base = (target.base_uri or "").strip()
     if base and "{" in base:
+        unresolved = [
+            name
+            for name in tag_names(base)
+            if all(layer(name) in (MISSING, None, "") for layer in layers)
+            and not _declared_bind(name, binds)
+        ]
+        if unresolved:
+            raise UpstreamNotConfigured(
+                f"the upstream of consumes {target.namespace!r} is not configured (baseUri "
+                f"{target.base_uri!r} needs {', '.join(unresolved)}); "
+                "set it in the registry's admin"
+            )
         base = render(base, layers, binds) if "{{" in base else base
 
         def single(match: re.Match) -> str:
@@ -465,6 +477,15 @@ def resolve_base_uri(target: Upstream, layers: tuple, binds: Binds) -> str:
             f"(baseUri {target.base_uri!r}); set it in the registry's admin"
         )
     return base.rstrip("/")
+
+
+def _declared_bind(name: str, binds: Binds) -> bool:
+    namespace, _, variable = name.rpartition(".")
+    if namespace:
+        return any(
+            s.namespace == namespace and s.provider_key(variable) is not None for s in binds.sources
+        )
+    return binds.declares(name)
 
 
 def _set_body(
@@ -584,7 +605,9 @@ def _orchestrate(operation: Operation, caller: Any) -> Outcome:
                     content=response.content,
                     from_upstream=True,
                 )
-            results[name] = mapping.decode(response.content, target.output_raw_format)
+            results[name] = _project(
+                mapping.decode(response.content, target.output_raw_format), target
+            )
         elif kind == "lookup":
             results[name] = _lookup(step, results)
         else:
@@ -610,15 +633,34 @@ def _orchestrate(operation: Operation, caller: Any) -> Outcome:
     return Outcome(200, JSON, data=data)
 
 
-def _lookup(step: dict[str, Any], results: dict[str, Any]) -> list[Any]:
+def _project(data: Any, target: UpstreamOperation) -> Any:
+    """A step's output, with the consumed operation's named outputs added to each element.
+
+    ``outputParameters: [{name: imo-number, value: $.imo_number}]`` on a consumed
+    operation makes ``imo-number`` available to later steps (a lookup can match on it).
+    """
+    if not target.outputs:
+        return data
+    items = data if isinstance(data, list) else [data]
+    for item in items:
+        if isinstance(item, dict):
+            for name, path in target.outputs:
+                item.setdefault(name, mapping.select(path, item))
+    return data
+
+
+def _lookup(step: dict[str, Any], results: dict[str, Any]) -> Any:
+    """A lookup step: the index entries whose ``match`` equals the looked-up value(s).
+
+    One value gives one entry (or null); a list of values gives a list.
+    """
     index = results.get(str(step.get("index"))) or []
     if isinstance(index, dict):
         index = next((v for v in index.values() if isinstance(v, list)), [index])
     wanted = mapping.select(str(step.get("lookupValue")), results)
-    if not isinstance(wanted, list):
+    single = not isinstance(wanted, list)
+    if single:
         wanted = [wanted]
-    if len(wanted) == 1 and isinstance(wanted[0], list):
-        wanted = wanted[0]
     key = step.get("match")
     fields = [
         f.get("name") if isinstance(f, dict) else f for f in step.get("outputParameters") or []
@@ -629,6 +671,8 @@ def _lookup(step: dict[str, Any], results: dict[str, Any]) -> list[Any]:
             if isinstance(item, dict) and item.get(key) == value:
                 found.append({f: item.get(f) for f in fields} if fields else item)
                 break
+    if single:
+        return found[0] if found else None
     return found
 
 

@@ -243,6 +243,15 @@ def configure(settings: Settings) -> None:
         _client = Client(settings)
 
 
+def reset() -> None:
+    """Drop the process's client; the next call builds one from the current settings."""
+    global _client
+    with _client_lock:
+        if _client is not None:
+            _client.close()
+        _client = None
+
+
 def get_client(settings_factory) -> Client:
     """The process's client, created from ``settings_factory()`` on first use."""
     global _client

@@ -50,6 +50,18 @@ def database_state() -> dict[str, object]:
     return state
 
 
+@pytest.fixture(autouse=True)
+def fresh_runtime():
+    """Each test starts with no catalog in memory and a client built from its settings."""
+    from capabilities_app import catalog, upstream
+
+    catalog.reset()
+    upstream.reset()
+    yield
+    catalog.reset()
+    upstream.reset()
+
+
 @pytest.fixture
 def corpus_copy(tmp_path: Path) -> Path:
     """A writable copy of the corpus (exports are re-imported next to their originals)."""
