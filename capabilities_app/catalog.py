@@ -183,6 +183,13 @@ class Route:
     forward: Forward | None = None
     forward_context: CapabilityContext | None = None
 
+    def operation(self, method: str) -> Operation | None:
+        """The operation for ``method``; HEAD runs GET when it is not declared itself."""
+        found = self.methods.get(method)
+        if found is None and method == "HEAD":
+            found = self.methods.get("GET")
+        return found
+
 
 @dataclass
 class McpServer:
@@ -224,7 +231,7 @@ class Catalog:
                 continue
             groups = (unquote(g) if encoded and g else g or "" for g in found.groups())
             values = dict(zip(route.variables, groups, strict=True))
-            if route.forward is not None or method in route.methods:
+            if route.forward is not None or route.operation(method) is not None:
                 return route, values
             allowed.extend(m for m in route.methods if m not in allowed)
         if allowed:

@@ -103,7 +103,7 @@ class RestSurfaceView(APIView):
             route, values = get_catalog().match(method, raw, encoded=True)
         else:
             route, values = get_catalog().match(method, path)
-        operation = route.methods.get(method)
+        operation = route.operation(method)
         caller = runtime.RestCaller(
             path_values={k: v for k, v in values.items() if k != REST_OF_PATH},
             query=(

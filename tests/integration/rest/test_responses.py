@@ -234,6 +234,12 @@ class TestRegistryErrors:
         assert response.json()["code"] == "method_not_allowed"
         assert upstream.received == []
 
+    def test_head_runs_get_without_a_body(self, api, upstream, out):
+        response = api.head("/rest/out/data")
+        assert response.status_code == 200
+        assert response.content == b""
+        assert upstream.only().method == "GET"
+
     def test_body_over_the_limit_is_413(self, api, upstream, out, settings):
         settings.REGISTRY_MAX_BODY_BYTES = 100
         response = api.post(
