@@ -5,7 +5,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEMO_ENV := DEBUG=true
+# The demo's registry calls the demo fleet upstream on 127.0.0.1:8765 (the fixture's baseUri).
+DEMO_FLEET_TOKEN ?= demo-fleet-token
+DEMO_ENV := DEBUG=true FLEET_TOKEN=$(DEMO_FLEET_TOKEN) REGISTRY_UPSTREAM_ALLOWED_NETWORKS=127.0.0.0/8
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
 .PHONY: install demo test test-sqlite test-postgres lint format bench clean
@@ -18,12 +20,24 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# One shell runs the whole demo: the upstream and the web server run in the background
+# and the traps end both whichever way the demo stops (Ctrl-C, TERM, a failed step).
 demo: install
-	$(DEMO_ENV) $(BIN)/python manage.py migrate --verbosity 0
-	$(DEMO_ENV) $(BIN)/python manage.py import_capability fixtures/
-	$(DEMO_ENV) $(BIN)/python manage.py create_demo_admin
-	@echo "Admin: http://127.0.0.1:8000/admin/  (Ctrl-C stops the demo)"
-	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	@set -e; export $(DEMO_ENV); upstream=; web=; \
+	trap 'kill $$web $$upstream 2>/dev/null || true; wait' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP; \
+	$(BIN)/python manage.py run_demo_upstream --port 8765 --token "$$FLEET_TOKEN" & upstream=$$!; \
+	$(BIN)/python manage.py migrate --verbosity 0; \
+	$(BIN)/python manage.py import_capability fixtures/; \
+	$(BIN)/python manage.py create_demo_admin; \
+	kill -0 $$upstream 2>/dev/null || { echo "the demo upstream did not start (port 8765 busy?)" >&2; exit 1; }; \
+	echo "Admin: http://127.0.0.1:8000/admin/  (Ctrl-C stops the demo and its upstream)"; \
+	echo "REST (fleet-api, answered by the demo upstream on 127.0.0.1:8765):"; \
+	echo "  curl http://127.0.0.1:8000/rest/fleet-api/ships"; \
+	echo "  curl http://127.0.0.1:8000/rest/fleet-api/ships/IMO9321483"; \
+	echo "  curl 'http://127.0.0.1:8000/rest/fleet-api/ships?status=active'"; \
+	$(BIN)/python manage.py runserver 127.0.0.1:8000 & web=$$!; \
+	wait $$web
 
 lint: install
 	$(BIN)/ruff check .
@@ -45,6 +59,7 @@ test: lint test-sqlite
 
 bench: install
 	$(BIN)/python bench/import_scale.py
+	$(BIN)/python bench/rest_overhead.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .pytest_cache .ruff_cache

@@ -263,7 +263,8 @@ def _route_regex(path: str, *, forward: bool) -> tuple[re.Pattern[str], tuple[st
     if len(pattern) > 1:
         pattern = pattern.rstrip("/")
     if forward and not ends_with_variable:
-        pattern += "(/.*)?"
+        # At the root, "/" itself is part of the remainder (else "/x" would not match).
+        pattern = ("" if pattern == "/" else pattern) + "(/.*)?"
         variables.append(REST_OF_PATH)
     return re.compile(pattern or "/"), tuple(variables)
 

@@ -20,6 +20,7 @@ import functools
 import io
 import json
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 import jsonpath
 import xmltodict
@@ -56,6 +57,8 @@ def is_pass_through(outputs: list[dict[str, Any]] | None) -> bool:
 def decode(content: bytes, raw_format: str | None) -> Any:
     """The upstream body as data; :class:`OutputInvalid` when it does not parse."""
     fmt = (raw_format or "json").lower()
+    if fmt not in ("json", "xml", "yaml", *_DELIMITERS):
+        return content.decode("utf-8", errors="replace")
     try:
         if fmt == "json":
             return json.loads(content) if content.strip() else None
@@ -66,9 +69,8 @@ def decode(content: bytes, raw_format: str | None) -> Any:
             return list(csv.DictReader(io.StringIO(text), delimiter=_DELIMITERS[fmt]))
         if fmt == "yaml":
             return yaml.safe_load(text)
-    except (ValueError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (ValueError, UnicodeDecodeError, ExpatError, csv.Error, yaml.YAMLError) as exc:
         raise OutputInvalid(f"the upstream answer is not valid {fmt}: {exc}") from exc
-    return content.decode("utf-8", errors="replace")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -84,7 +86,7 @@ def select(path: str, node: Any, *, xml_root: bool = False) -> Any:
     matches = query.findall(node)
     if not matches and xml_root and isinstance(node, dict) and len(node) == 1:
         matches = query.findall(next(iter(node.values())))
-    if query.singular_query():
+    if isinstance(query, jsonpath.JSONPath) and query.singular_query():
         return matches[0] if matches else None
     return matches
 

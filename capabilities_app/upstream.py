@@ -17,6 +17,7 @@ Only this module imports httpx. It knows nothing of models or documents.
 
 from __future__ import annotations
 
+import http.cookiejar
 import ipaddress
 import socket
 import threading
@@ -153,6 +154,11 @@ class Request:
     auth: httpx.Auth | None = None
 
 
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    def set_ok(self, cookie, request) -> bool:
+        return False
+
+
 class Client:
     """The registry's outbound client (one per process; see :func:`get_client`)."""
 
@@ -168,6 +174,9 @@ class Client:
             timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
             follow_redirects=False,
             trust_env=False,
+            # The client is shared by every caller: an upstream's Set-Cookie must never
+            # ride along on someone else's request.
+            cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
         )
 
     def close(self) -> None:
@@ -198,6 +207,8 @@ class Client:
                 content = b"".join(chunks)
             finally:
                 response.close()
+        except httpx.InvalidURL as exc:  # not an httpx.HTTPError; the URL has no origin
+            raise UpstreamUnreachable(f"the upstream URL is not valid: {_reason(exc)}") from exc
         except httpx.TimeoutException as exc:
             raise UpstreamTimeout(self._timeout_detail(request)) from exc
         except httpx.ConnectError as exc:

@@ -137,6 +137,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's own handler would print every record a second time through the root.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # httpx logs every request URL at INFO; an apikey in a query string is a secret.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},

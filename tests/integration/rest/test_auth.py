@@ -202,3 +202,16 @@ class TestCallerHeaders:
         load(document("null"), base_uri=upstream.url)
         api.get("/rest/auth/things", headers={"authorization": "Bearer caller-token"})
         assert upstream.only().header("authorization") is None
+
+
+def test_upstream_cookies_never_reach_another_caller(api, upstream):
+    upstream.answer(
+        "GET",
+        "/things",
+        Answer(200, {"ok": True}, headers={"Set-Cookie": "session=a-secret; Path=/"}),
+    )
+    load(document("null"), base_uri=upstream.url)
+    first = api.get("/rest/auth/things")
+    assert first.status_code == 200
+    api.get("/rest/auth/things")
+    assert [r.header("cookie") for r in upstream.received] == [None, None]
