@@ -218,9 +218,10 @@ class Catalog:
         With ``encoded``, ``path`` is the raw request path: segments are matched as sent
         (so ``a%2Fb`` is one segment) and variables are decoded afterwards.
         """
-        namespace, _, rest = path.strip("/").partition("/")
         if encoded:
-            namespace = unquote(namespace)
+            # Decode everything but an encoded "/", which stays inside its segment.
+            path = unquote(_ENCODED_SLASH.sub(_SLASH_MARK, path))
+        namespace, _, rest = path.strip("/").partition("/")
         rest = "/" + rest if rest else "/"
         if len(rest) > 1:
             rest = rest.rstrip("/")
@@ -229,22 +230,24 @@ class Catalog:
             found = route.regex.fullmatch(rest)
             if found is None:
                 continue
-            groups = (unquote(g) if encoded and g else g or "" for g in found.groups())
+            groups = ((g or "").replace(_SLASH_MARK, "/") for g in found.groups())
             values = dict(zip(route.variables, groups, strict=True))
             if route.forward is not None or route.operation(method) is not None:
                 return route, values
             allowed.extend(m for m in route.methods if m not in allowed)
         if allowed:
             raise MethodNotAllowed(
-                f"{method} is not allowed on /rest/{path.strip('/')}; allowed: "
-                + ", ".join(allowed),
+                f"{method} is not allowed on /rest/{path.strip('/').replace(_SLASH_MARK, '/')}; "
+                "allowed: " + ", ".join(allowed),
                 allowed,
             )
-        shown = unquote(path.strip("/")) if encoded else path.strip("/")
+        shown = path.strip("/").replace(_SLASH_MARK, "/")
         raise RouteNotFound(f"no REST operation is served at /rest/{shown}")
 
 
 REST_OF_PATH = "__rest__"
+_ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
+_SLASH_MARK = "\x00"  # an encoded "/" while matching (NUL never appears in a decoded URL)
 
 
 def _route_regex(path: str, *, forward: bool) -> tuple[re.Pattern[str], tuple[str, ...]]:

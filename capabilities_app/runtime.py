@@ -325,7 +325,7 @@ def shape(operation: Operation, response: upstream.Response) -> Outcome:
     if not 200 <= response.status < 300:
         return Outcome(response.status, content_type, content=response.content, from_upstream=True)
     outputs = operation.output_parameters
-    raw_format = operation.call.output_raw_format if operation.call else None
+    raw_format = (operation.call.output_raw_format or "").lower() if operation.call else None
     if not outputs or (mapping.is_pass_through(outputs) and raw_format in mapping.JSON_FORMATS):
         return Outcome(
             response.status,
@@ -693,7 +693,11 @@ def forward(route: Route, remainder: str, method: str, caller: RestCaller, query
     target = route.forward.upstream
     binds = route.forward_context.binds
     base = resolve_base_uri(target, (caller.lookup,), binds)
-    url = base + "/" + remainder.lstrip("/")
+    segments = remainder.strip("/").split("/") if remainder.strip("/") else []
+    if any(segment in (".", "..") for segment in segments):
+        raise InvalidParameter("a forwarded path may not contain '.' or '..' segments")
+    # Each segment re-encoded: a decoded '?' or '#' stays part of the path.
+    url = base + "/" + "/".join(quote(segment, safe="") for segment in segments)
     if query:
         url += "?" + query
     request = upstream.Request(method=method, url=url)

@@ -88,16 +88,18 @@ class _FileMaps:
     """Flat YAML/JSON maps read from disk, cached until the file changes."""
 
     def __init__(self) -> None:
-        self._cache: dict[Path, tuple[float, dict[str, Any]]] = {}
+        self._cache: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     def read(self, path: Path) -> dict[str, Any]:
         try:
-            mtime = path.stat().st_mtime
+            stat = path.stat()
         except OSError:
             return {}
+        # Size and inode too: a rewrite within one timestamp tick still shows.
+        version = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         cached = self._cache.get(path)
-        if cached and cached[0] == mtime:
+        if cached and cached[0] == version:
             return cached[1]
         with self._lock:
             try:
@@ -105,7 +107,7 @@ class _FileMaps:
             except (OSError, yaml.YAMLError):
                 data = None
             values = data if isinstance(data, dict) else {}
-            self._cache[path] = (mtime, values)
+            self._cache[path] = (version, values)
             return values
 
 
@@ -219,11 +221,23 @@ class _BindNamespace(dict):
         return self._binds.value(key, self._namespace)
 
 
+_ONE_TAG = re.compile(r"\{\{\s*([A-Za-z0-9_][A-Za-z0-9_.\-]*)\s*\}\}")
+
+
 def render(template: str, layers: Iterable[Lookup], binds: Binds | None = None) -> str:
     """Render ``template`` over ``layers`` (first match wins), then ``binds``."""
     if "{{" not in template:
         return template
-    return _renderer.render(_parsed(template), _LazyContext(layers, binds))
+    context = _LazyContext(layers, binds)
+    single = _ONE_TAG.fullmatch(template)
+    if single:  # the common case (a token, a value): no template engine needed
+        value: Any = context
+        for part in single.group(1).split("."):
+            if not isinstance(value, dict) or part not in value:
+                return ""
+            value = value[part]
+        return _renderer.str_coerce(value)
+    return _renderer.render(_parsed(template), context)
 
 
 def render_value(value: Any, layers: Iterable[Lookup], binds: Binds | None = None) -> Any:

@@ -238,6 +238,16 @@ class TestMatch:
         _, values = catalog_of(ship).match("GET", "shipyard/ships/a%2Fb")
         assert values == {"imo": "a%2Fb"}
 
+    def test_encoded_literal_segments_match_their_decoded_text(self):
+        spaced = route("/my items/{id}")
+        found, values = catalog_of(spaced).match("GET", "shipyard/my%20items/a%2Fb", encoded=True)
+        assert (found, values) == (spaced, {"id": "a/b"})
+
+    def test_encoded_percent_sequences_are_decoded_once(self):
+        ships = route("/ships/{imo}")
+        _, values = catalog_of(ships).match("GET", "shipyard/ships/100%2525", encoded=True)
+        assert values == {"imo": "100%25"}
+
     def test_encoded_404_shows_the_decoded_path(self):
         with pytest.raises(RouteNotFound, match="/rest/shipyard/no such"):
             catalog_of(route("/ships")).match("GET", "shipyard/no%20such", encoded=True)

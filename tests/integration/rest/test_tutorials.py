@@ -211,3 +211,23 @@ def test_forward_proxies_the_rest_of_the_path(api, upstream):
     assert received.header("X-API-Version") == "2026-03-03"
     assert received.header("X-API-Key") == "secret-key-123"
     assert received.header("authorization") is None  # not a trusted header
+
+
+@pytest.mark.parametrize(
+    "path", ["/rest/sample/forward/a/../../admin", "/rest/sample/forward/%2E%2E/x"]
+)
+def test_forward_refuses_dot_segments(api, upstream, path):
+    load(FRAMEWORK / "http-forward-value-capability.yaml", base_uri=upstream.url)
+    response = api.get(path, RAW_URI=path)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_parameter"
+    assert upstream.received == []
+
+
+def test_forward_keeps_encoded_characters_in_the_path(api, upstream):
+    load(FRAMEWORK / "http-forward-value-capability.yaml", base_uri=upstream.url)
+    raw = "/rest/sample/forward/a%3Fb/c%23d?x=1"
+    response = api.get(raw, RAW_URI=raw, QUERY_STRING="x=1")
+    assert response.status_code == 200
+    received = upstream.only()
+    assert (received.raw_path, received.query) == ("/a%3Fb/c%23d", [("x", "1")])
