@@ -226,6 +226,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per path")
     parser.add_argument("--imo", default="IMO9321483", help="the ship every request gets")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class")
+    parser.add_argument("--threads", type=int, default=GUNICORN_THREADS, help="gunicorn threads")
     args = parser.parse_args()
 
     text = FIXTURE.read_text()
@@ -274,11 +276,11 @@ def main() -> None:
                 *gunicorn_command(),
                 "registry.wsgi",
                 "-k",
-                "gthread",
+                args.worker_class,
                 "--workers",
                 "1",
                 "--threads",
-                str(GUNICORN_THREADS),
+                str(args.threads),
                 "--bind",
                 f"127.0.0.1:{registry_port}",
             ],
@@ -309,8 +311,8 @@ def main() -> None:
 def run(args, direct: Target, through: Target, registry_pid: int, upstream_pid: int) -> None:
     workers = worker_pids(registry_pid)
     print(
-        f"GET {args.imo}: registry /rest/fleet-api/ships/<imo> (gunicorn gthread, 1 worker x "
-        f"{GUNICORN_THREADS} threads, DEBUG=false, SQLite) vs the upstream's /ships/<imo> direct"
+        f"GET {args.imo}: registry /rest/fleet-api/ships/<imo> (gunicorn {args.worker_class}, "
+        f"1 worker x {args.threads} threads, DEBUG=false, SQLite) vs the upstream's /ships/<imo> direct"
     )
     print(
         f"python {platform.python_version()}, {os.cpu_count()} CPUs, "
