@@ -312,7 +312,8 @@ def run(args, direct: Target, through: Target, registry_pid: int, upstream_pid: 
     workers = worker_pids(registry_pid)
     print(
         f"GET {args.imo}: registry /rest/fleet-api/ships/<imo> (gunicorn {args.worker_class}, "
-        f"1 worker x {args.threads} threads, DEBUG=false, SQLite) vs the upstream's /ships/<imo> direct"
+        f"1 worker x {args.threads} threads, DEBUG=false, SQLite) "
+        "vs the upstream's /ships/<imo> direct"
     )
     print(
         f"python {platform.python_version()}, {os.cpu_count()} CPUs, "
