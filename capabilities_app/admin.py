@@ -22,8 +22,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 
+from . import editing, versioning
 from . import models as m
-from . import versioning
 from .exceptions import SpecError
 from .exporter import export_yaml
 from .forms import ImportYamlForm, PartForm
@@ -41,26 +41,30 @@ def _link(obj, text: str | None = None) -> str:
 
 
 class PartAdmin(admin.ModelAdmin):
-    """Every change made here moves the version stamp, so served surfaces reload."""
+    """Every change made here goes through ``editing.record_edit`` (stamp, imports)."""
 
     form = PartForm
     save_on_top = True
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
-        versioning.bump()
+        editing.record_edit([obj] if form.has_changed() else [])
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
-        versioning.bump()
+        touched = []
+        for formset in formsets:
+            touched += formset.new_objects + formset.deleted_objects
+            touched += [obj for obj, _fields in formset.changed_objects]
+        editing.record_edit(touched)
 
     def delete_model(self, request, obj) -> None:
+        editing.record_edit([obj])
         super().delete_model(request, obj)
-        versioning.bump()
 
     def delete_queryset(self, request, queryset) -> None:
+        editing.record_edit(list(queryset))
         super().delete_queryset(request, queryset)
-        versioning.bump()
 
 
 class PartInline(admin.TabularInline):

@@ -411,6 +411,40 @@ def form_errors(response) -> str:
     return "\n".join(errors)
 
 
+class TestEditsOfImportedConsumes:
+    """An edited imported consumes block is exported inline, so the export shows the edit."""
+
+    def test_an_untouched_import_stays_a_reference(self, staff, corpus_copy) -> None:
+        step = corpus_copy / STEP_10.relative_to(CORPUS)
+        import_files(step)
+        capability = capability_named(step.stem)
+        consumes = capability.consumes.get(namespace="registry")
+        assert edit(staff, consumes, {}).status_code == 302  # saved, nothing changed
+        assert "location: ./shared/step7-registry-consumes.yml" in export_yaml(capability)
+
+    def test_an_edited_operation_detaches_its_block(self, staff, corpus_copy) -> None:
+        step = corpus_copy / STEP_10.relative_to(CORPUS)
+        import_files(step)
+        capability = capability_named(step.stem)
+        operation = m.ConsumedOperation.objects.get(
+            name="get-ship", resource__consumes__capability=capability
+        )
+        assert edit(staff, operation, {"label": "Get one ship"}).status_code == 302
+        text = export_yaml(capability)
+        exported = yaml.safe_load(text)["capability"]["consumes"]
+        registry = next(c for c in exported if c.get("namespace") == "registry")
+        assert "location" not in registry
+        assert registry["baseUri"].startswith("https://mocks.naftiko.net")
+        ops = [o for r in registry["resources"] for o in r["operations"] if o["name"] == "get-ship"]
+        assert ops[0]["label"] == "Get one ship"
+        # The other import is untouched and stays a reference.
+        assert {"location": "./shared/legacy-consumes.yaml", "import": "legacy"} in exported
+        copy = step.with_name("edited-" + step.name)
+        copy.write_text(text)
+        result = run_command("import_capability", "--name", step.stem, str(copy))
+        assert result.stdout.startswith(f"unchanged {step.stem}"), result.stdout + result.stderr
+
+
 class TestErrorsOnTheForm:
     @pytest.mark.parametrize("expose_type", ["mcp", "rest"])
     def test_expose_namespace_owned_by_another_capability(
