@@ -61,6 +61,7 @@ class Param:
     value: Any = None  # literal or template; None: the value comes from with/caller
     required: bool = False
     type: str | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ class CapabilityContext:
 
     name: str
     binds: Binds
+    base_dir: str | None = None  # the imported document's folder (file:// locations)
     upstreams: dict[str, Upstream] = field(default_factory=dict)
     operations: dict[str, list[UpstreamOperation]] = field(default_factory=dict)
 
@@ -191,6 +193,33 @@ class Route:
         return found
 
 
+@dataclass(frozen=True)
+class McpResourceSpec:
+    """An MCP resource: read through an operation, or from a file."""
+
+    name: str
+    label: str | None
+    uri: str
+    description: str | None
+    mime_type: str | None
+    operation: Operation | None
+    location: str | None
+    base_dir: str | None
+
+
+@dataclass(frozen=True)
+class McpPromptSpec:
+    """An MCP prompt: messages with ``{{argument}}`` placeholders, or a file."""
+
+    name: str
+    label: str | None
+    description: str | None
+    arguments: tuple[dict[str, Any], ...]
+    template: tuple[dict[str, Any], ...]
+    location: str | None
+    base_dir: str | None
+
+
 @dataclass
 class McpServer:
     """One MCP expose: its tools, resources and prompts."""
@@ -200,8 +229,8 @@ class McpServer:
     description: str | None
     transport: str | None
     tools: dict[str, Operation] = field(default_factory=dict)
-    resources: list[Any] = field(default_factory=list)
-    prompts: list[Any] = field(default_factory=list)
+    resources: dict[str, McpResourceSpec] = field(default_factory=dict)
+    prompts: dict[str, McpPromptSpec] = field(default_factory=dict)
 
 
 @dataclass
@@ -283,6 +312,7 @@ def _params(rows) -> tuple[Param, ...]:
             value=p.value,
             required=bool(p.required),
             type=p.type,
+            description=p.description,
         )
         for p in rows
     )
@@ -310,6 +340,24 @@ def _merge(*levels: tuple[Param, ...]) -> tuple[Param, ...]:
         for param in level:
             merged[(param.name, param.location)] = param
     return tuple(merged.values())
+
+
+def _base_dir(capability: Capability) -> str | None:
+    origin = capability.source_origin
+    if not origin or origin.startswith("registry:"):
+        return None
+    return str(Path(origin).parent)
+
+
+def _semantic_hints(function: Operation | None) -> Hints:
+    """MCP hints from an aggregate function's semantics (safe → read-only, not destructive)."""
+    semantics = (function.semantics if function is not None else None) or {}
+    safe = semantics.get("safe")
+    return Hints(
+        read_only=safe,
+        destructive=False if safe else None,
+        idempotent=semantics.get("idempotent"),
+    )
 
 
 class _Builder:
@@ -481,6 +529,8 @@ class _Builder:
                 tool.idempotent_hint,
                 tool.open_world_hint,
             )
+            if hints == Hints() and tool.ref_id:
+                hints = _semantic_hints(self.functions.get(tool.ref_id))
             server.tools[tool.name] = self._operation(
                 "tool",
                 tool,
@@ -489,8 +539,32 @@ class _Builder:
                 params=self.rows.children_of("tool_parameter", "tool", tool.pk),
                 hints=hints,
             )
-        server.resources = list(self.rows.children_of("mcp_resource", "expose", expose.pk))
-        server.prompts = list(self.rows.children_of("mcp_prompt", "expose", expose.pk))
+        for resource in self.rows.children_of("mcp_resource", "expose", expose.pk):
+            has_operation = resource.call_id or resource.steps or resource.output_parameters
+            server.resources[resource.name] = McpResourceSpec(
+                name=resource.name,
+                label=resource.label,
+                uri=resource.uri or f"{expose.namespace}://{resource.name}",
+                description=resource.description,
+                mime_type=resource.mime_type,
+                operation=self._operation(
+                    "resource", resource, context, expose.namespace, params=()
+                )
+                if has_operation
+                else None,
+                location=resource.location,
+                base_dir=context.base_dir,
+            )
+        for prompt in self.rows.children_of("mcp_prompt", "expose", expose.pk):
+            server.prompts[prompt.name] = McpPromptSpec(
+                name=prompt.name,
+                label=prompt.label,
+                description=prompt.description,
+                arguments=tuple(a for a in prompt.arguments or () if isinstance(a, dict)),
+                template=tuple(t for t in prompt.template or () if isinstance(t, dict)),
+                location=prompt.location,
+                base_dir=context.base_dir,
+            )
         self.catalog.mcp[expose.namespace] = server
 
 
@@ -513,6 +587,18 @@ def get_catalog() -> Catalog:
         if _catalog is None or _catalog.version != version:
             _catalog = build_catalog(version)
         return _catalog
+
+
+def peek_catalog() -> Catalog | None:
+    """The catalog when it is known current without asking the database, else None.
+
+    Async code uses this to skip a thread hop on warm requests; on None it calls
+    :func:`get_catalog` in a worker thread.
+    """
+    catalog = _catalog
+    if catalog is not None and versioning.is_fresh(catalog.version):
+        return catalog
+    return None
 
 
 def reset() -> None:

@@ -31,22 +31,18 @@ class _Reader:
         self.checked_at = 0.0
         self.lock = threading.Lock()
 
+    def fresh(self) -> bool:
+        """Known and checked within ``REGISTRY_CATALOG_CHECK_SECONDS``."""
+        age = time.monotonic() - self.checked_at
+        return self.version is not None and age < settings.REGISTRY_CATALOG_CHECK_SECONDS
+
     def current(self) -> int:
-        now = time.monotonic()
-        if (
-            self.version is not None
-            and now - self.checked_at < settings.REGISTRY_CATALOG_CHECK_SECONDS
-        ):
+        if self.fresh():
             return self.version
         with self.lock:
-            if (
-                self.version is None
-                or now - self.checked_at >= settings.REGISTRY_CATALOG_CHECK_SECONDS
-            ):
-                self.version = (
-                    RegistryState.objects.filter(pk=1).values_list("version", flat=True).first()
-                    or 0
-                )
+            if not self.fresh():
+                stamps = RegistryState.objects.filter(pk=1).values_list("version", flat=True)
+                self.version = stamps.first() or 0
                 self.checked_at = time.monotonic()
             return self.version
 
@@ -60,6 +56,11 @@ _reader = _Reader()
 def current_version() -> int:
     """The stamp, as last read (re-read when older than the check interval)."""
     return _reader.current()
+
+
+def is_fresh(version: int) -> bool:
+    """True when ``version`` is the stamp and was checked within the interval."""
+    return _reader.fresh() and _reader.version == version
 
 
 def forget() -> None:

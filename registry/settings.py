@@ -128,6 +128,14 @@ REGISTRY_UPSTREAM_CONNECT_TIMEOUT = env.float("REGISTRY_UPSTREAM_CONNECT_TIMEOUT
 REGISTRY_UPSTREAM_ALLOWED_NETWORKS = env.list("REGISTRY_UPSTREAM_ALLOWED_NETWORKS", default=[])
 # Largest request body (bytes) a REST call may send; larger ones get 413.
 REGISTRY_MAX_BODY_BYTES = env.int("REGISTRY_MAX_BODY_BYTES", default=10 * 1024 * 1024)
+# MCP over HTTP: Host and Origin values accepted (DNS-rebinding protection); host:* = any port.
+REGISTRY_MCP_ALLOWED_HOSTS = env.list(
+    "REGISTRY_MCP_ALLOWED_HOSTS", default=["127.0.0.1:*", "localhost:*", "[::1]:*"]
+)
+REGISTRY_MCP_ALLOWED_ORIGINS = env.list(
+    "REGISTRY_MCP_ALLOWED_ORIGINS",
+    default=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+)
 # How often (seconds) a process checks whether imports or edits changed what it serves.
 REGISTRY_CATALOG_CHECK_SECONDS = env.float("REGISTRY_CATALOG_CHECK_SECONDS", default=0.5)
 

@@ -1,0 +1,186 @@
+"""Every MCP expose over streamable HTTP, at ``/mcp/<namespace>``, in one ASGI app.
+
+A namespace's SDK server and session manager are created on its first request (an
+import adds namespaces while the process runs) and kept; a request for a namespace
+that is not served gets 404. DNS-rebinding protection (the SDK's transport security:
+Host and Origin checked against ``REGISTRY_MCP_ALLOWED_HOSTS`` and
+``REGISTRY_MCP_ALLOWED_ORIGINS``, ``host:*`` for any port) applies to every request.
+In stateless mode every POST is self-contained (no session id, no sticky sessions
+needed behind a load balancer); otherwise sessions live in the process and hear
+``notifications/*/list_changed`` when the catalog changes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+
+from .server import RegistryServer, current_catalog
+
+logger = logging.getLogger(__name__)
+_PATH = re.compile(r"^/mcp/([^/]+)/?$")
+
+
+@dataclass
+class _Entry:
+    server: RegistryServer
+    manager: StreamableHTTPSessionManager
+    app: StreamableHTTPASGIApp
+
+
+class Gateway:
+    """The ASGI application of ``run_mcp_server --transport http``."""
+
+    def __init__(
+        self,
+        *,
+        namespaces: set[str] | None,
+        stateless: bool,
+        allowed_hosts: list[str],
+        allowed_origins: list[str],
+        check_seconds: float,
+    ) -> None:
+        self.namespaces = namespaces
+        self.stateless = stateless
+        self.security = TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=allowed_hosts,
+            allowed_origins=allowed_origins,
+        )
+        self.check_seconds = check_seconds
+        self.entries: dict[str, _Entry] = {}
+        self.task_group: TaskGroup | None = None
+        self.lock = anyio.Lock()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        found = _PATH.match(scope.get("path", ""))
+        namespace = found.group(1) if found else None
+        if namespace is None or (self.namespaces is not None and namespace not in self.namespaces):
+            await self.not_found(send, "no MCP server is served at this path")
+            return
+        if namespace not in self.entries:
+            catalog = await current_catalog()
+            if namespace not in catalog.mcp:
+                await self.not_found(send, f"no MCP expose {namespace!r} is served")
+                return
+        entry = await self.entry(namespace)
+        await entry.app(scope, receive, send)
+
+    async def not_found(self, send: Any, detail: str) -> None:
+        body = json.dumps(
+            {
+                "type": "about:blank",
+                "title": "Not found",
+                "status": 404,
+                "detail": detail,
+                "code": "route_not_found",
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 404,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def entry(self, namespace: str) -> _Entry:
+        entry = self.entries.get(namespace)
+        if entry is not None:
+            return entry
+        async with self.lock:
+            if namespace in self.entries:
+                return self.entries[namespace]
+            catalog = await current_catalog()
+            served = catalog.mcp.get(namespace)
+            server = RegistryServer(namespace, served.description if served else None)
+            manager = StreamableHTTPSessionManager(
+                app=server,
+                stateless=self.stateless,
+                json_response=self.stateless,
+                security_settings=self.security,
+            )
+            if self.task_group is None:
+                raise RuntimeError("the gateway serves requests only inside its ASGI lifespan")
+            await self.task_group.start(_run_manager, manager)
+            entry = _Entry(server, manager, StreamableHTTPASGIApp(manager))
+            self.entries[namespace] = entry
+            return entry
+
+    async def lifespan(self, receive: Any, send: Any) -> None:
+        message = await receive()
+        if message["type"] != "lifespan.startup":
+            return
+        async with anyio.create_task_group() as group:
+            self.task_group = group
+            group.start_soon(self.watch)
+            await send({"type": "lifespan.startup.complete"})
+            message = await receive()  # lifespan.shutdown
+            group.cancel_scope.cancel()
+        await send({"type": "lifespan.shutdown.complete"})
+
+    async def watch(self) -> None:
+        """Follow the catalog and notify live sessions of every namespace that changed."""
+        previous = None
+        while True:
+            await anyio.sleep(self.check_seconds)
+            try:
+                catalog = await current_catalog()
+            except Exception:  # the database is away for a moment: try again next time
+                logger.exception("MCP gateway: reading the catalog failed")
+                continue
+            if previous is not None and catalog.version != previous.version:
+                for namespace, entry in list(self.entries.items()):
+                    await entry.server.notify_changes(
+                        previous.mcp.get(namespace), catalog.mcp.get(namespace)
+                    )
+            previous = catalog
+
+
+async def _run_manager(
+    manager: StreamableHTTPSessionManager, *, task_status=anyio.TASK_STATUS_IGNORED
+) -> None:
+    async with manager.run():
+        task_status.started()
+        await anyio.sleep_forever()
+
+
+def serve_http(
+    *,
+    host: str,
+    port: int,
+    namespaces: set[str] | None,
+    stateless: bool,
+    allowed_hosts: list[str],
+    allowed_origins: list[str],
+    check_seconds: float,
+    log_level: str = "info",
+) -> None:
+    """Serve the gateway with uvicorn until interrupted."""
+    import uvicorn
+
+    gateway = Gateway(
+        namespaces=namespaces,
+        stateless=stateless,
+        allowed_hosts=allowed_hosts,
+        allowed_origins=allowed_origins,
+        check_seconds=check_seconds,
+    )
+    uvicorn.run(gateway, host=host, port=port, lifespan="on", log_level=log_level, access_log=False)
