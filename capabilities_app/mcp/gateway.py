@@ -26,7 +26,8 @@ from mcp.server.transport_security import TransportSecuritySettings
 from .server import RegistryServer, current_catalog
 
 logger = logging.getLogger(__name__)
-_PATH = re.compile(r"^/mcp/([^/]+)/?$")
+# /mcp/<ns>; /mcp/<ns>/mcp for clients that want a path ending in /mcp (the MCP Inspector).
+_PATH = re.compile(r"^/mcp/([^/]+)(?:/mcp)?/?$")
 
 
 @dataclass
@@ -66,10 +67,18 @@ class Gateway:
             return
         if scope["type"] != "http":
             return
-        found = _PATH.match(scope.get("path", ""))
+        path = scope.get("path", "")
+        found = _PATH.match(path)
         namespace = found.group(1) if found else None
+        if (
+            namespace is None
+            and path.rstrip("/") == "/mcp"
+            and self.namespaces
+            and len(self.namespaces) == 1
+        ):
+            namespace = next(iter(self.namespaces))  # one namespace served: also at /mcp
         if namespace is None or (self.namespaces is not None and namespace not in self.namespaces):
-            await self.not_found(send, "no MCP server is served at this path")
+            await self.not_found(send, f"no MCP server is served at {path} (try /mcp/<namespace>)")
             return
         if namespace not in self.entries:
             catalog = await current_catalog()
