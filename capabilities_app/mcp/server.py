@@ -24,7 +24,9 @@ from urllib.parse import unquote
 import anyio
 import mcp_types as types
 from mcp.server.lowlevel.server import NotificationOptions, Server
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
 from mcp.shared.exceptions import MCPError
+from mcp.shared.subscriptions import PromptsListChanged, ResourcesListChanged, ToolsListChanged
 
 from .. import runtime
 from ..api.problems import problem
@@ -52,7 +54,10 @@ class RegistryServer(Server):
 
     def __init__(self, namespace: str, instructions: str | None) -> None:
         self.namespace = namespace
-        self.sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+        # Change notifications: 2025-11-25 connections hear them on their standing
+        # stream; 2026-07-28 clients open a subscriptions/listen stream fed by the bus.
+        self.connections: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.bus = InMemorySubscriptionBus()
         super().__init__(
             namespace,
             version=VERSION,
@@ -64,6 +69,7 @@ class RegistryServer(Server):
             on_read_resource=self.read_resource,
             on_list_prompts=self.list_prompts,
             on_get_prompt=self.get_prompt,
+            on_subscriptions_listen=ListenHandler(self.bus),
         )
 
     def create_initialization_options(self, notification_options=None, *args, **kwargs):
@@ -73,8 +79,10 @@ class RegistryServer(Server):
         )
 
     async def expose(self, ctx: Any) -> McpServer:
-        if ctx is not None and getattr(ctx, "session", None) is not None:
-            self.sessions.add(ctx.session)
+        # The request's session object is per request; the connection behind it lives on.
+        connection = getattr(getattr(ctx, "session", None), "_connection", None)
+        if connection is not None:
+            self.connections.add(connection)
         served = (await current_catalog()).mcp.get(self.namespace)
         if served is None:
             raise MCPError(
@@ -204,20 +212,32 @@ class RegistryServer(Server):
         """Tell every live session what changed between two versions of the expose."""
         if after is not None:
             self.instructions = after.description
-        changes = []
+        events = []
         if fingerprint_tools(before) != fingerprint_tools(after):
-            changes.append("send_tool_list_changed")
+            events.append(ToolsListChanged())
         if fingerprint_names(before, "resources") != fingerprint_names(after, "resources"):
-            changes.append("send_resource_list_changed")
+            events.append(ResourcesListChanged())
         if fingerprint_names(before, "prompts") != fingerprint_names(after, "prompts"):
-            changes.append("send_prompt_list_changed")
-        for session in list(self.sessions):
-            for change in changes:
-                try:
-                    await getattr(session, change)()
-                except Exception:  # a closed session just stops listening
-                    self.sessions.discard(session)
-                    break
+            events.append(PromptsListChanged())
+        if not events:
+            return
+        logger.info(
+            "MCP %s changed: %s", self.namespace, ", ".join(type(e).__name__ for e in events)
+        )
+        for event in events:
+            await self.bus.publish(event)
+        senders = {
+            ToolsListChanged: "send_tool_list_changed",
+            ResourcesListChanged: "send_resource_list_changed",
+            PromptsListChanged: "send_prompt_list_changed",
+        }
+        for connection in list(self.connections):
+            try:
+                for event in events:
+                    await getattr(connection, senders[type(event)])()
+            except Exception as error:  # a closed connection just stops listening
+                logger.info("MCP %s: a connection stopped listening (%s)", self.namespace, error)
+                self.connections.discard(connection)
 
 
 def tool_of(operation) -> types.Tool:

@@ -1,0 +1,102 @@
+"""Tool definitions (RUNTIME-CONTRACT §6): input schemas, annotations, argument checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from capabilities_app.catalog import get_catalog
+from capabilities_app.mcp import schemas
+from tests.conftest import CORPUS, PREFECT
+from tests.integration.rest.conftest import load
+
+pytestmark = pytest.mark.django_db
+
+FRAMEWORK = CORPUS / "naftiko__framework"
+
+
+def tool(namespace: str, name: str):
+    return get_catalog().mcp[namespace].tools[name]
+
+
+class TestInputSchemas:
+    def test_declared_parameters_are_required_unless_said_otherwise(self):
+        load(FRAMEWORK / "tutorial" / "step-6-shipyard-write-operations.yml")
+        schema = schemas.input_schema(tool("shipyard-tools", "create-voyage"))
+        assert schema["required"] == [
+            "shipImo",
+            "departurePort",
+            "arrivalPort",
+            "departureDate",
+            "arrivalDate",
+            "crewIds",
+        ]
+        assert schema["properties"]["cargoIds"] == {
+            "type": "array",
+            "description": "List of cargo item IDs (optional)",
+        }
+
+    def test_a_ref_tool_takes_its_function_parameters(self):
+        load(FRAMEWORK / "tutorial" / "step-9-shipyard-aggregates.yml")
+        schema = schemas.input_schema(tool("shipyard-tools", "get-ship-with-crew"))
+        assert schema == {
+            "type": "object",
+            "properties": {"imo": {"type": "string", "description": "IMO number of the ship"}},
+            "required": ["imo"],
+        }
+
+    def test_derived_from_with_references_and_consumed_parameters(self):
+        load(PREFECT)
+        update = schemas.input_schema(tool("prefect-account-billing-mcp", "update-slots"))
+        assert update == {
+            "type": "object",
+            "properties": {"account_id": {"type": "string"}, "body": {"type": "object"}},
+            "required": ["account_id"],  # the seed marks this body optional
+        }
+        subscribe = schemas.input_schema(tool("prefect-account-billing-mcp", "get-checkout-link"))
+        assert subscribe["required"] == ["account_id", "body"]
+
+    def test_template_values_become_optional_string_arguments(self):
+        load(FRAMEWORK / "mcp-resources-prompts-capability.yaml")
+        schema = schemas.input_schema(tool("test-mcp-resources-prompts", "query-database"))
+        # with: {datasource_id: literal}; the consumed path variable is provided, nothing is asked.
+        assert schema == {"type": "object", "properties": {}}
+
+
+class TestAnnotations:
+    def test_hints_as_given_and_no_more(self):
+        load(FRAMEWORK / "mcp-hints-capability.yaml")
+        assert schemas.annotations(tool("hints-mcp", "read-data").hints) == {
+            "readOnlyHint": True,
+            "openWorldHint": True,
+        }
+        assert schemas.annotations(tool("hints-mcp", "delete-record").hints) == {
+            "readOnlyHint": False,
+            "destructiveHint": True,
+            "idempotentHint": True,
+            "openWorldHint": False,
+        }
+        assert schemas.annotations(tool("hints-mcp", "no-hints-tool").hints) == {}
+
+    def test_a_ref_tool_without_hints_takes_them_from_the_function_semantics(self):
+        load(FRAMEWORK / "tutorial" / "step-9-shipyard-aggregates.yml")
+        assert schemas.annotations(tool("shipyard-tools", "get-ship-with-crew").hints) == {
+            "readOnlyHint": True,
+            "destructiveHint": False,
+            "idempotentHint": True,
+        }
+
+
+class TestArguments:
+    SCHEMA = {
+        "type": "object",
+        "properties": {"imo": {"type": "string"}, "limit": {"type": "integer"}},
+        "required": ["imo"],
+    }
+
+    def test_valid_arguments(self):
+        assert schemas.argument_errors(self.SCHEMA, {"imo": "X", "limit": 3}) == []
+
+    def test_missing_and_mistyped_arguments(self):
+        errors = schemas.argument_errors(self.SCHEMA, {"limit": "three"})
+        assert any("imo" in e and "required" in e for e in errors)
+        assert any(e.startswith("limit: ") for e in errors)

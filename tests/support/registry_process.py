@@ -1,0 +1,135 @@
+"""A registry running in its own processes, as it runs in production.
+
+Tests of the MCP server (and anything else that needs a real server process) use a
+throwaway SQLite file, the management commands, and servers started as subprocesses
+on free ports of 127.0.0.1. Everything is stopped at teardown.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import ROOT
+
+MANAGE = [sys.executable, str(ROOT / "manage.py")]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def pointed_at(document: str, base_uri: str) -> str:
+    """The document with every consumes ``baseUri`` replaced by ``base_uri``."""
+    return re.sub(r"(?m)^(\s*baseUri:).*$", rf"\1 '{base_uri}'", document)
+
+
+class RegistryProcess:
+    def __init__(self, workdir: Path, **environment: str) -> None:
+        self.workdir = workdir
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{workdir / 'registry.sqlite3'}",
+            "DEBUG": "false",
+            "SECRET_KEY": "test-only-secret-key",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "REGISTRY_UPSTREAM_ALLOWED_NETWORKS": "127.0.0.0/8",
+            "REGISTRY_CATALOG_CHECK_SECONDS": "0.2",
+            **environment,
+        }
+        self.processes: list[subprocess.Popen] = []
+        self.manage("migrate", "-v0")
+
+    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [*MANAGE, *args], env=self.env, cwd=ROOT, capture_output=True, text=True
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def import_document(
+        self, document: str | Path, *, name: str, base_uri: str | None = None
+    ) -> None:
+        text = document.read_text() if isinstance(document, Path) else document
+        if base_uri is not None:
+            text = pointed_at(text, base_uri)
+        path = self.workdir / f"{name}.yaml"
+        path.write_text(text)
+        self.manage("import_capability", str(path))
+
+    def start(self, *args: str, ready_url: str, log_name: str) -> subprocess.Popen:
+        log = open(self.workdir / f"{log_name}.log", "w")  # noqa: SIM115 - kept open for the process
+        process = subprocess.Popen(
+            args, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+        )
+        self.processes.append(process)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError((self.workdir / f"{log_name}.log").read_text())
+            try:
+                httpx.get(ready_url, timeout=1)
+                return process
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise AssertionError(
+            f"{log_name} did not start:\n" + (self.workdir / f"{log_name}.log").read_text()
+        )
+
+    def start_mcp(self, *extra: str) -> str:
+        port = free_port()
+        self.start(
+            *MANAGE,
+            "run_mcp_server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *extra,
+            ready_url=f"http://127.0.0.1:{port}/health",
+            log_name=f"mcp-{port}",
+        )
+        return f"http://127.0.0.1:{port}"
+
+    def start_web(self) -> str:
+        port = free_port()
+        self.start(
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "registry.wsgi",
+            "-k",
+            "gthread",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--bind",
+            f"127.0.0.1:{port}",
+            ready_url=f"http://127.0.0.1:{port}/admin/login/",
+            log_name=f"web-{port}",
+        )
+        return f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
