@@ -86,17 +86,18 @@ class TestAnnotations:
         }
 
 
-class TestArguments:
-    SCHEMA = {
-        "type": "object",
-        "properties": {"imo": {"type": "string"}, "limit": {"type": "integer"}},
-        "required": ["imo"],
-    }
+SCHEMA = {
+    "type": "object",
+    "properties": {"imo": {"type": "string"}, "limit": {"type": "integer"}},
+    "required": ["imo"],
+}
 
+
+class TestArguments:
     def test_valid_arguments(self):
-        assert schemas.argument_errors(self.SCHEMA, {"imo": "X", "limit": 3}) == []
+        assert schemas.argument_errors(SCHEMA, {"imo": "X", "limit": 3}) == []
 
     def test_missing_and_mistyped_arguments(self):
-        errors = schemas.argument_errors(self.SCHEMA, {"limit": "three"})
+        errors = schemas.argument_errors(SCHEMA, {"limit": "three"})
         assert any("imo" in e and "required" in e for e in errors)
         assert any(e.startswith("limit: ") for e in errors)
