@@ -23,8 +23,8 @@ install: $(STAMP)
 # One shell runs the whole demo: the upstream and the web server run in the background
 # and the traps end both whichever way the demo stops (Ctrl-C, TERM, a failed step).
 demo: install
-	@set -e; export $(DEMO_ENV); upstream=; web=; \
-	trap 'kill $$web $$upstream 2>/dev/null || true; wait' EXIT; \
+	@set -e; export $(DEMO_ENV); upstream=; web=; mcp=; \
+	trap 'kill $$web $$mcp $$upstream 2>/dev/null || true; wait' EXIT; \
 	trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP; \
 	$(BIN)/python manage.py run_demo_upstream --port 8765 --token "$$FLEET_TOKEN" & upstream=$$!; \
 	$(BIN)/python manage.py migrate --verbosity 0; \
@@ -36,6 +36,8 @@ demo: install
 	echo "  curl http://127.0.0.1:8000/rest/fleet-api/ships"; \
 	echo "  curl http://127.0.0.1:8000/rest/fleet-api/ships/IMO9321483"; \
 	echo "  curl 'http://127.0.0.1:8000/rest/fleet-api/ships?status=active'"; \
+	echo "MCP (streamable HTTP, every MCP expose): http://127.0.0.1:9090/mcp/fleet-tools"; \
+	$(BIN)/python manage.py run_mcp_server --port 9090 2>/dev/null & mcp=$$!; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000 & web=$$!; \
 	wait $$web
 

@@ -28,14 +28,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import secrets
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -44,82 +38,19 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = ROOT / "fixtures" / "shipyard-fleet.yaml"
-FIXTURE_BASE_URI = 'baseUri: "http://127.0.0.1:8765"'
+if str(ROOT) not in sys.path:  # run as a script: bench/ is on the path, the project is not
+    sys.path.insert(0, str(ROOT))
+
+from bench._processes import (  # noqa: E402
+    Workspace,
+    cpu_seconds,
+    free_port,
+    manage,
+    wait_ready,
+    worker_pids,
+)
+
 GUNICORN_THREADS = 8
-
-
-# --------------------------------------------------------------------------- processes
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def manage(env: dict[str, str], *args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    if result.returncode:
-        sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-
-
-def gunicorn_command() -> list[str]:
-    script = Path(sys.executable).with_name("gunicorn")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "gunicorn"]
-
-
-def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    with log.open("wb") as out:
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-
-
-def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
-    """Until ``url`` answers anything (a 401 counts), or the process has died."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"{process.args[0]} exited ({process.returncode}):\n{log.read_text()}")
-        try:
-            httpx.get(url, timeout=1.0)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    sys.exit(f"{url} did not answer within {timeout:g} s:\n{log.read_text()}")
-
-
-def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    if process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def worker_pids(master: int) -> list[int]:
-    """The children of a process (the gunicorn worker); empty without ``/proc``."""
-    try:
-        return [int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def cpu_seconds(pids: list[int]) -> float | None:
-    """User plus system CPU time of ``pids`` (Linux ``/proc``), else None."""
-    if not pids:
-        return None
-    total = 0
-    try:
-        for pid in pids:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    except OSError:
-        return None
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 # --------------------------------------------------------------------------- measuring
@@ -230,71 +161,21 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=GUNICORN_THREADS, help="gunicorn threads")
     args = parser.parse_args()
 
-    text = FIXTURE.read_text()
-    if FIXTURE_BASE_URI not in text:
-        sys.exit(f"{FIXTURE} no longer has {FIXTURE_BASE_URI}; update this benchmark")
-    workdir = Path(tempfile.mkdtemp(prefix="bench-rest-"))
-    token = secrets.token_urlsafe(16)
     upstream_port, registry_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(40),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "REGISTRY_UPSTREAM_ALLOWED_NETWORKS": "127.0.0.0/8",
-        "FLEET_TOKEN": token,
-        "LOG_LEVEL": "WARNING",
-    }
-    # Same document, same file name (the capability's name), the upstream's real port.
-    document = workdir / FIXTURE.name
-    document.write_text(
-        text.replace(FIXTURE_BASE_URI, f'baseUri: "http://127.0.0.1:{upstream_port}"')
-    )
-    processes: list[tuple[subprocess.Popen, int]] = []
-    try:
+    with Workspace("bench-rest-") as workspace:
+        env = workspace.env
+        document = workspace.fleet_document(upstream_port)
         manage(env, "migrate", "--verbosity", "0")
         manage(env, "import_capability", str(document))
-        upstream_log = workdir / "upstream.log"
-        upstream = start(
-            [
-                sys.executable,
-                "manage.py",
-                "run_demo_upstream",
-                "--port",
-                str(upstream_port),
-                "--token",
-                token,
-            ],
-            env,
-            upstream_log,
-        )
-        processes.append((upstream, signal.SIGTERM))
-        registry_log = workdir / "gunicorn.log"
-        registry = start(
-            [
-                *gunicorn_command(),
-                "registry.wsgi",
-                "-k",
-                args.worker_class,
-                "--workers",
-                "1",
-                "--threads",
-                str(args.threads),
-                "--bind",
-                f"127.0.0.1:{registry_port}",
-            ],
-            env,
-            registry_log,
-        )
-        processes.append((registry, signal.SIGINT))  # gunicorn: INT is the quick shutdown
-        wait_ready(f"http://127.0.0.1:{upstream_port}/ships", upstream, upstream_log)
-        wait_ready(f"http://127.0.0.1:{registry_port}/rest/", registry, registry_log)
+        upstream = workspace.start_upstream(upstream_port)
+        registry = workspace.start_gunicorn(registry_port, args.worker_class, args.threads)
+        wait_ready(f"http://127.0.0.1:{upstream_port}/ships", upstream, workspace.log("upstream"))
+        wait_ready(f"http://127.0.0.1:{registry_port}/rest/", registry, workspace.log("gunicorn"))
 
         direct = Target(
             "direct",
             f"http://127.0.0.1:{upstream_port}/ships/{args.imo}",
-            {"Authorization": f"Bearer {token}"},
+            {"Authorization": f"Bearer {workspace.token}"},
         )
         through = Target(
             "registry", f"http://127.0.0.1:{registry_port}/rest/fleet-api/ships/{args.imo}"
@@ -302,10 +183,6 @@ def main() -> None:
         check(direct, "imo_number")
         check(through, "imo")
         run(args, direct, through, registry.pid, upstream.pid)
-    finally:
-        for process, sig in reversed(processes):
-            stop(process, sig)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def run(args, direct: Target, through: Target, registry_pid: int, upstream_pid: int) -> None:

@@ -184,6 +184,8 @@ class Route:
     methods: dict[str, Operation] = field(default_factory=dict)
     forward: Forward | None = None
     forward_context: CapabilityContext | None = None
+    authentication: dict[str, Any] | None = None  # the expose's: who may call
+    context: CapabilityContext | None = None
 
     def operation(self, method: str) -> Operation | None:
         """The operation for ``method``; HEAD runs GET when it is not declared itself."""
@@ -231,6 +233,8 @@ class McpServer:
     tools: dict[str, Operation] = field(default_factory=dict)
     resources: dict[str, McpResourceSpec] = field(default_factory=dict)
     prompts: dict[str, McpPromptSpec] = field(default_factory=dict)
+    authentication: dict[str, Any] | None = None  # the expose's: who may call
+    binds: Binds | None = None
 
 
 @dataclass
@@ -347,6 +351,10 @@ def _base_dir(capability: Capability) -> str | None:
     if not origin or origin.startswith("registry:"):
         return None
     return str(Path(origin).parent)
+
+
+def _auth(expose) -> dict[str, Any] | None:
+    return expose.authentication if isinstance(expose.authentication, dict) else None
 
 
 def _semantic_hints(function: Operation | None) -> Hints:
@@ -494,7 +502,14 @@ class _Builder:
             regex, variables = _route_regex(resource.path, forward=forward_spec is not None)
             route = by_pattern.get(regex.pattern)
             if route is None:
-                route = Route(expose.namespace, resource.path, regex, variables)
+                route = Route(
+                    expose.namespace,
+                    resource.path,
+                    regex,
+                    variables,
+                    authentication=_auth(expose),
+                    context=context,
+                )
                 by_pattern[regex.pattern] = route
                 routes.append(route)
             if forward_spec is not None:
@@ -521,6 +536,8 @@ class _Builder:
             capability=context.name,
             description=expose.description,
             transport=expose.transport,
+            authentication=_auth(expose),
+            binds=context.binds,
         )
         for tool in self.rows.children_of("tool", "expose", expose.pk):
             hints = Hints(

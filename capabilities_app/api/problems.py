@@ -39,6 +39,9 @@ def problem_response(error: RegistryError, instance: str = "") -> Response:
     )
     if isinstance(error, MethodNotAllowed):
         response["Allow"] = ", ".join(error.allowed)
+    challenge = getattr(error, "challenge", None)
+    if challenge:
+        response["WWW-Authenticate"] = challenge
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)

@@ -17,7 +17,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from .. import runtime
+from .. import access, runtime
 from ..catalog import REST_OF_PATH, get_catalog
 from ..exceptions import RegistryError
 
@@ -103,6 +103,13 @@ class RestSurfaceView(APIView):
             route, values = get_catalog().match(method, raw, encoded=True)
         else:
             route, values = get_catalog().match(method, path)
+        if route.authentication and route.context is not None:
+            access.check(
+                route.authentication,
+                route.context.binds,
+                {k.lower(): v for k, v in request.headers.items()},
+                request._request.GET,
+            )
         operation = route.operation(method)
         caller = runtime.RestCaller(
             path_values={k: v for k, v in values.items() if k != REST_OF_PATH},

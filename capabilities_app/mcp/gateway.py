@@ -17,12 +17,17 @@ import logging
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 import anyio
 from anyio.abc import TaskGroup
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 
+from .. import access
+from ..api.problems import problem
+from ..catalog import RouteNotFound
+from ..exceptions import RegistryError
 from .server import RegistryServer, current_catalog
 
 logger = logging.getLogger(__name__)
@@ -85,30 +90,40 @@ class Gateway:
             if namespace not in catalog.mcp:
                 await self.not_found(send, f"no MCP expose {namespace!r} is served")
                 return
+        refusal = await self.refusal(namespace, scope)
+        if refusal is not None:
+            await self.problem(send, refusal)
+            return
         entry = await self.entry(namespace)
         await entry.app(scope, receive, send)
 
-    async def not_found(self, send: Any, detail: str) -> None:
-        body = json.dumps(
-            {
-                "type": "about:blank",
-                "title": "Not found",
-                "status": 404,
-                "detail": detail,
-                "code": "route_not_found",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 404,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
+    async def refusal(self, namespace: str, scope: dict[str, Any]) -> RegistryError | None:
+        """The expose's authentication, checked before the MCP transport sees the request."""
+        served = (await current_catalog()).mcp.get(namespace)
+        if served is None or not served.authentication or served.binds is None:
+            return None
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        try:
+            access.check(served.authentication, served.binds, headers, query)
+        except RegistryError as error:
+            return error
+        return None
+
+    async def problem(self, send: Any, error: RegistryError) -> None:
+        body = json.dumps(problem(error.status, error.code, error.title, error.detail)).encode()
+        headers = [
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        challenge = getattr(error, "challenge", None)
+        if challenge:
+            headers.append((b"www-authenticate", challenge.encode()))
+        await send({"type": "http.response.start", "status": error.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def not_found(self, send: Any, detail: str) -> None:
+        await self.problem(send, RouteNotFound(detail))
 
     async def entry(self, namespace: str) -> _Entry:
         entry = self.entries.get(namespace)

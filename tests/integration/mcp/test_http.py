@@ -293,3 +293,40 @@ class TestResourcesAndPrompts:
         assert got.messages[0].content.text == (
             "Summarize the following data in bullet-points format:\n\nQ3 numbers"
         )
+
+
+class TestExposeAuthentication:
+    """Tutorial step 3 guards its MCP expose with a bearer token from its file binds."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def guarded(cls, registry, mcp_upstream):
+        from tests.conftest import CORPUS
+
+        step = CORPUS / "naftiko__framework" / "tutorial" / "step-3-shipyard-auth.yml"
+        # Imported from the corpus folder, so its file:///./shared/secrets.yaml resolves.
+        registry.manage("import_capability", str(step))
+        return "sk-mcp-YYYYYYYYYYYY"  # mcp-server-token in shared/secrets.yaml
+
+    def test_without_the_token_the_request_is_401(self, mcp_url, guarded):
+        response = httpx.post(f"{mcp_url}/mcp/shipyard-tools", json=INITIALIZE, headers=HEADERS)
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.json()["code"] == "not_authenticated"
+
+    def test_with_the_token_the_sdk_client_is_served(self, mcp_url, guarded):
+        import httpx2
+        from mcp import Client
+        from mcp.client.streamable_http import streamable_http_client
+
+        async def use():
+            http = httpx2.AsyncClient(headers={"authorization": f"Bearer {guarded}"})
+            async with (
+                http,
+                Client(
+                    streamable_http_client(f"{mcp_url}/mcp/shipyard-tools", http_client=http)
+                ) as client,
+            ):
+                return (await client.list_tools()).tools
+
+        assert {t.name for t in run(use())} == {"list-ships", "get-ship"}

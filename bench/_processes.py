@@ -1,0 +1,192 @@
+"""Processes of the benchmarks that run the registry as it runs in production.
+
+A :class:`Workspace` is one run's throwaway directory (SQLite database, documents,
+logs), its environment (``DEBUG=false``, a random ``SECRET_KEY`` and ``FLEET_TOKEN``,
+upstreams allowed on 127.0.0.0/8) and the subprocesses it starts; leaving it (normally,
+on an error, on Ctrl-C or on SIGTERM/SIGHUP) stops every process it started and
+removes the directory. The helpers below it start the demo fleet upstream and
+gunicorn, wait for a server to answer, and read CPU time from Linux ``/proc``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "fixtures" / "shipyard-fleet.yaml"
+FIXTURE_BASE_URI = 'baseUri: "http://127.0.0.1:8765"'
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if result.returncode:
+        sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+
+
+def gunicorn_command() -> list[str]:
+    script = Path(sys.executable).with_name("gunicorn")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "gunicorn"]
+
+
+def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    with log.open("wb") as out:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
+    """Until ``url`` answers anything (a 401 or a 404 counts), or the process has died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"{process.args[0]} exited ({process.returncode}):\n{log.read_text()}")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    sys.exit(f"{url} did not answer within {timeout:g} s:\n{log.read_text()}")
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def worker_pids(master: int) -> list[int]:
+    """The children of a process (the gunicorn worker); empty without ``/proc``."""
+    try:
+        return [int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def cpu_seconds(pids: list[int]) -> float | None:
+    """User plus system CPU time of ``pids`` (Linux ``/proc``), else None."""
+    if not pids:
+        return None
+    total = 0
+    try:
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    except OSError:
+        return None
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+# --------------------------------------------------------------------------- a run
+
+
+class _Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C so that every ``finally`` runs."""
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise _Interrupted(signal.Signals(signum).name)
+
+
+class Workspace:
+    """One run's directory, environment and subprocesses, all gone when it is left."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self, prefix: str, **environment: str) -> None:
+        self.prefix = prefix
+        self.extra = environment
+        self.token = secrets.token_urlsafe(16)
+        self.processes: list[tuple[subprocess.Popen, int]] = []
+        self.workdir = Path()
+        self.env: dict[str, str] = {}
+        self._handlers: dict[int, object] = {}
+
+    def __enter__(self) -> Workspace:
+        for sig in self.SIGNALS:
+            self._handlers[sig] = signal.signal(sig, _interrupt)
+        self.workdir = Path(tempfile.mkdtemp(prefix=self.prefix))
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{self.workdir / 'bench.sqlite3'}",
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(40),
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "REGISTRY_UPSTREAM_ALLOWED_NETWORKS": "127.0.0.0/8",
+            "FLEET_TOKEN": self.token,
+            "LOG_LEVEL": "WARNING",
+            **self.extra,
+        }
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # A second Ctrl-C (or a SIGTERM) must not cut the cleaning short; each stop is
+        # bounded (10 s, then SIGKILL).
+        previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for sig in self.SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        try:
+            for process, sig in reversed(self.processes):
+                stop(process, sig)
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        finally:
+            signal.signal(signal.SIGINT, previous_int)
+            for sig, handler in self._handlers.items():
+                signal.signal(sig, handler)
+
+    def log(self, name: str) -> Path:
+        return self.workdir / f"{name}.log"
+
+    def spawn(self, name: str, command: list[str], stop_signal: int = signal.SIGTERM):
+        """Start ``command`` (output to ``<name>.log``); stopped with ``stop_signal`` on exit."""
+        process = start(command, self.env, self.log(name))
+        self.processes.append((process, stop_signal))
+        return process
+
+    def fleet_document(self, upstream_port: int) -> Path:
+        """``fixtures/shipyard-fleet.yaml`` (same file name: the capability's name), its
+        baseUri pointed at the upstream's real port."""
+        text = FIXTURE.read_text()
+        if FIXTURE_BASE_URI not in text:
+            sys.exit(f"{FIXTURE} no longer has {FIXTURE_BASE_URI}; update this benchmark")
+        document = self.workdir / FIXTURE.name
+        document.write_text(
+            text.replace(FIXTURE_BASE_URI, f'baseUri: "http://127.0.0.1:{upstream_port}"')
+        )
+        return document
+
+    def start_upstream(self, port: int) -> subprocess.Popen:
+        """``manage.py run_demo_upstream`` on ``port``, expecting ``FLEET_TOKEN``."""
+        command = [sys.executable, "manage.py", "run_demo_upstream"]
+        command += ["--port", str(port), "--token", self.token]
+        return self.spawn("upstream", command)
+
+    def start_gunicorn(self, port: int, worker_class: str, threads: int) -> subprocess.Popen:
+        """The production server command, one worker (CPU per request compares across runs)."""
+        command = [*gunicorn_command(), "registry.wsgi", "-k", worker_class, "--workers", "1"]
+        command += ["--threads", str(threads), "--bind", f"127.0.0.1:{port}"]
+        return self.spawn("gunicorn", command, signal.SIGINT)  # gunicorn: INT is the quick shutdown

@@ -1,0 +1,87 @@
+"""Who may call an expose: its ``authentication`` checked against the caller's request.
+
+An expose without ``authentication`` is open. ``bearer``, ``apikey`` (header or query)
+and ``basic`` compare the caller's credential with the value the document binds
+(``{{VARIABLE}}``), in constant time. ``digest`` and ``oauth2`` are not verified by the
+registry yet, so an expose that asks for them refuses every caller rather than
+serving unauthenticated ones. stdio has no request to check: it is trusted as the
+local process that started it.
+
+Must not import Django models, httpx or the MCP SDK.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
+from .exceptions import RegistryError
+from .templating import Binds, render
+
+
+class NotAuthenticated(RegistryError):
+    code = "not_authenticated"
+    status = 401
+    title = "Missing or bad credential"
+
+    def __init__(self, detail: str, challenge: str = "Bearer") -> None:
+        super().__init__(detail)
+        self.challenge = challenge
+
+
+def _same(given: str, expected: str) -> bool:
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def check(
+    authentication: dict[str, Any] | None,
+    binds: Binds,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+) -> None:
+    """Raise :class:`NotAuthenticated` unless the request carries the expose's credential.
+
+    ``headers`` are keyed in lower case. A secret the document binds but the process
+    lacks raises ``SecretMissing`` (503), never lets the caller in.
+    """
+    if not authentication:
+        return
+    kind = authentication.get("type")
+
+    def value(name: str) -> str:
+        raw = authentication.get(name)
+        return render(raw, (), binds) if isinstance(raw, str) else ""
+
+    given_authorization = headers.get("authorization", "")
+    if kind == "bearer":
+        scheme, _, token = given_authorization.partition(" ")
+        if scheme.lower() == "bearer" and _same(token.strip(), value("token")):
+            return
+        raise NotAuthenticated("this expose needs a bearer token (Authorization: Bearer …)")
+    if kind == "apikey":
+        key = value("key")
+        placement = authentication.get("placement") or "header"
+        given = query.get(key, "") if placement == "query" else headers.get(key.lower(), "")
+        if key and _same(given, value("value")):
+            return
+        raise NotAuthenticated(f"this expose needs an API key in the {placement} {key!r}", "ApiKey")
+    if kind == "basic":
+        scheme, _, encoded = given_authorization.partition(" ")
+        try:
+            user, _, password = base64.b64decode(encoded.strip()).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            user = password = ""
+        if (
+            scheme.lower() == "basic"
+            and _same(user, value("username"))
+            and _same(password, value("password"))
+        ):
+            return
+        raise NotAuthenticated("this expose needs HTTP basic credentials", 'Basic realm="registry"')
+    raise NotAuthenticated(
+        f"this expose asks for {kind!r} authentication, which the registry does not verify; "
+        "it refuses every caller rather than serve one unauthenticated"
+    )
