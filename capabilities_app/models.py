@@ -19,6 +19,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
+from .fields import DocumentJSONField
 from .layout import BIND_VARIABLE_PATTERN, HTTP_METHODS, NAME_PATTERN
 
 AUTHENTICATION_TYPES = ("basic", "digest", "bearer", "apikey", "oauth2")
@@ -57,8 +58,8 @@ def _char(verbose_name: str, max_length: int = 255, **kwargs) -> models.CharFiel
     return models.CharField(verbose_name, max_length=max_length, null=True, blank=True, **kwargs)
 
 
-def _json(verbose_name: str, **kwargs) -> models.JSONField:
-    return models.JSONField(verbose_name, null=True, blank=True, **kwargs)
+def _json(verbose_name: str, **kwargs) -> DocumentJSONField:
+    return DocumentJSONField(verbose_name, null=True, blank=True, **kwargs)
 
 
 def _call(related_name: str) -> models.ForeignKey:
@@ -91,7 +92,7 @@ class DocumentPart(models.Model):
     position = models.PositiveIntegerField(
         default=0, help_text="Order among its siblings in the document."
     )
-    extra = models.JSONField(
+    extra = DocumentJSONField(
         "other keys",
         default=dict,
         blank=True,
@@ -164,7 +165,7 @@ class Capability(models.Model):
     created = _char("created", 32, help_text="info.created (YYYY-MM-DD).")
     modified = _char("modified", 32, help_text="info.modified (YYYY-MM-DD).")
     stakeholders = _json("stakeholders", help_text="info.stakeholders: [{role, fullName, email}].")
-    extra = models.JSONField(
+    extra = DocumentJSONField(
         "other keys",
         default=dict,
         blank=True,

@@ -106,9 +106,9 @@ def _validator(schema_json: str) -> Any:
     return jsonschema_rs.validator_for(json.loads(schema_json))
 
 
-def argument_errors(schema: dict[str, Any], arguments: dict[str, Any]) -> list[str]:
+def argument_errors(schema: Any, arguments: dict[str, Any]) -> list[str]:
     """What is wrong with ``arguments`` under ``schema`` (empty when they are valid)."""
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    validator = _validator(json.dumps(dict(schema), sort_keys=True))
     errors = []
     for error in validator.iter_errors(arguments):
         where = "/".join(str(p) for p in error.instance_path)

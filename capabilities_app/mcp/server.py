@@ -58,6 +58,7 @@ class RegistryServer(Server):
         # stream; 2026-07-28 clients open a subscriptions/listen stream fed by the bus.
         self.connections: weakref.WeakSet[Any] = weakref.WeakSet()
         self.bus = InMemorySubscriptionBus()
+        self._definitions: tuple[McpServer, dict[str, types.Tool]] | None = None
         super().__init__(
             namespace,
             version=VERSION,
@@ -95,7 +96,15 @@ class RegistryServer(Server):
 
     async def list_tools(self, ctx: Any, params: Any) -> types.ListToolsResult:
         served = await self.expose(ctx)
-        return types.ListToolsResult(tools=[tool_of(op) for op in served.tools.values()])
+        return types.ListToolsResult(tools=list(self.definitions(served).values()))
+
+    def definitions(self, served: McpServer) -> dict[str, types.Tool]:
+        """Tool definitions of ``served``, built once per catalog version (cheap tools/list)."""
+        cached = self._definitions
+        if cached is None or cached[0] is not served:
+            cached = (served, {name: tool_of(op) for name, op in served.tools.items()})
+            self._definitions = cached
+        return cached[1]
 
     async def call_tool(
         self, ctx: Any, params: types.CallToolRequestParams
@@ -105,7 +114,8 @@ class RegistryServer(Server):
         if operation is None:
             raise MCPError(code=types.INVALID_PARAMS, message=f"unknown tool: {params.name}")
         arguments = dict(params.arguments or {})
-        errors = schemas.argument_errors(schemas.input_schema(operation), arguments)
+        schema = self.definitions(served)[params.name].input_schema
+        errors = schemas.argument_errors(schema, arguments)
         if errors:
             return refusal(400, "invalid_arguments", "Invalid arguments", "; ".join(errors))
         return await anyio.to_thread.run_sync(run_tool, operation, arguments)

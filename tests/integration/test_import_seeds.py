@@ -184,3 +184,44 @@ class TestDeletion:
         with pytest.raises(RestrictedError):
             operation.delete()
         assert ConsumedOperation.objects.filter(pk=operation.pk).exists()
+
+
+ORDERED = """\
+naftiko: 1.0.0-alpha2
+info: {label: Ordered, description: Keys in an order no database would choose.}
+capability:
+  consumes:
+  - type: http
+    namespace: up
+    baseUri: https://upstream.example
+    resources:
+    - name: items
+      path: /items
+      operations:
+      - {name: list, method: GET}
+  exposes:
+  - type: mcp
+    namespace: ordered-mcp
+    tools:
+    - name: list
+      description: List
+      call: up.list
+      with: {zeta_longest_name: tools.z, mid_name: tools.m, a: tools.a}
+      outputParameters:
+      - type: object
+        properties:
+          very_long_property: {type: string, mapping: $.x}
+          b: {type: string, mapping: $.y}
+"""
+
+
+def test_json_values_keep_their_key_order(tmp_path):
+    """On PostgreSQL too, where jsonb would sort them."""
+    path = tmp_path / "ordered.yaml"
+    path.write_text(ORDERED)
+    assert run_command("import_capability", str(path)).code == 0
+    tool = Tool.objects.get(name="list", expose__namespace="ordered-mcp")
+    assert list(tool.with_values) == ["zeta_longest_name", "mid_name", "a"]
+    assert list(tool.output_parameters[0]["properties"]) == ["very_long_property", "b"]
+    text = run_command("export_capability", "ordered").stdout
+    assert text.index("zeta_longest_name") < text.index("mid_name") < text.index("  a: tools.a")
