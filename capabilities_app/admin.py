@@ -66,6 +66,14 @@ class PartAdmin(admin.ModelAdmin):
         editing.record_edit(list(queryset))
         super().delete_queryset(request, queryset)
 
+    def get_search_results(self, request, queryset, search_term):
+        # Searching across reverse relations would need SELECT DISTINCT, which PostgreSQL
+        # cannot apply to json columns: deduplicate through the primary keys instead.
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if may_have_duplicates:
+            found = queryset.filter(pk__in=found.values("pk"))
+        return found, False
+
 
 class PartInline(admin.TabularInline):
     form = PartForm
@@ -86,7 +94,9 @@ class TagFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value():
-            return queryset.filter(tags__name=self.value()).distinct()
+            return queryset.filter(
+                pk__in=m.CapabilityTag.objects.filter(name=self.value()).values("capability")
+            )
         return queryset
 
 
@@ -99,7 +109,9 @@ class ExposeTypeFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value():
-            return queryset.filter(exposes__type=self.value()).distinct()
+            return queryset.filter(
+                pk__in=m.Expose.objects.filter(type=self.value()).values("capability")
+            )
         return queryset
 
 

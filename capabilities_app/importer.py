@@ -498,11 +498,11 @@ def registry_import_resolver(*, max_bytes: int) -> ImportResolver:
         stem = Path(location.split("://", 1)[-1]).stem
         candidate = Capability.objects.filter(name=stem).first()
         if candidate is None or not candidate.consumes.filter(namespace=import_name).exists():
-            owners = list(
-                Capability.objects.filter(
-                    consumes__namespace=import_name, consumes__import_location__isnull=True
-                ).distinct()[:2]
-            )
+            declaring = Consumes.objects.filter(
+                namespace=import_name, import_location__isnull=True
+            ).values("capability")
+            # No DISTINCT: PostgreSQL cannot compare the json columns it would need.
+            owners = list(Capability.objects.filter(pk__in=declaring)[:2])
             candidate = owners[0] if len(owners) == 1 else None
         if candidate is None:
             raise SpecError(
