@@ -62,6 +62,7 @@ test: lint test-sqlite
 bench: install
 	$(BIN)/python bench/import_scale.py
 	$(BIN)/python bench/rest_overhead.py
+	$(BIN)/python bench/mcp_overhead.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .pytest_cache .ruff_cache

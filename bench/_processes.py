@@ -2,14 +2,17 @@
 
 A :class:`Workspace` is one run's throwaway directory (SQLite database, documents,
 logs), its environment (``DEBUG=false``, a random ``SECRET_KEY`` and ``FLEET_TOKEN``,
-upstreams allowed on 127.0.0.0/8) and the subprocesses it starts; leaving it (normally,
-on an error, on Ctrl-C or on SIGTERM/SIGHUP) stops every process it started and
-removes the directory. The helpers below it start the demo fleet upstream and
+upstreams allowed on 127.0.0.0/8) and the subprocesses it starts, each in a process
+group of its own; leaving it (normally, on an error, on Ctrl-C or on SIGTERM/SIGHUP)
+stops every process it started, and what is left of their groups, and removes the
+directory. The helpers below it start the demo fleet upstream and
 gunicorn, wait for a server to answer, and read CPU time from Linux ``/proc``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import secrets
 import shutil
@@ -18,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -51,8 +55,18 @@ def gunicorn_command() -> list[str]:
 
 
 def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """``command`` in a process group of its own: Ctrl-C reaches the benchmark alone, which
+    then stops its servers one by one (a gunicorn worker hit by the terminal's SIGINT at
+    the same time as its master's can deadlock in its quit handler and stay behind)."""
     with log.open("wb") as out:
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
@@ -70,6 +84,8 @@ def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 
 
 
 def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """``sig``, 10 s to exit, then SIGKILL; and SIGKILL to what is left of its process
+    group (children it did not take along, such as a stuck gunicorn worker)."""
     if process.poll() is None:
         process.send_signal(sig)
         try:
@@ -77,6 +93,8 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)  # its own group (start_new_session)
 
 
 def worker_pids(master: int) -> list[int]:
@@ -104,18 +122,40 @@ def cpu_seconds(pids: list[int]) -> float | None:
 # --------------------------------------------------------------------------- a run
 
 
-class _Interrupted(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, raised like Ctrl-C so that every ``finally`` runs."""
+INTERRUPTED = threading.Event()
+
+
+class Interrupted(Exception):
+    """Ctrl-C, SIGTERM or SIGHUP, raised by :func:`checkpoint` inside an event loop."""
+
+
+def checkpoint() -> None:
+    """Raise :class:`Interrupted` once a stop was asked for (measuring loops call this)."""
+    if INTERRUPTED.is_set():
+        raise Interrupted("interrupted")
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    raise _Interrupted(signal.Signals(signum).name)
+    again = INTERRUPTED.is_set()
+    INTERRUPTED.set()
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # plain code: stop right here, every ``finally`` runs
+        raise KeyboardInterrupt(signal.Signals(signum).name) from None
+    # In an event loop the next checkpoint() raises: the task cancellation asyncio.run
+    # turns Ctrl-C into can be swallowed by the MCP SDK's task groups and leave the run
+    # going. A second signal stops right here.
+    if again:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 class Workspace:
-    """One run's directory, environment and subprocesses, all gone when it is left."""
+    """One run's directory, environment and subprocesses, all gone when it is left.
 
-    SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+    While it is open, Ctrl-C, SIGTERM and SIGHUP stop the run (see ``_interrupt``).
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
     def __init__(self, prefix: str, **environment: str) -> None:
         self.prefix = prefix
@@ -127,6 +167,7 @@ class Workspace:
         self._handlers: dict[int, object] = {}
 
     def __enter__(self) -> Workspace:
+        INTERRUPTED.clear()
         for sig in self.SIGNALS:
             self._handlers[sig] = signal.signal(sig, _interrupt)
         self.workdir = Path(tempfile.mkdtemp(prefix=self.prefix))
@@ -146,7 +187,6 @@ class Workspace:
     def __exit__(self, *exc_info: object) -> None:
         # A second Ctrl-C (or a SIGTERM) must not cut the cleaning short; each stop is
         # bounded (10 s, then SIGKILL).
-        previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
         for sig in self.SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
         try:
@@ -154,7 +194,6 @@ class Workspace:
                 stop(process, sig)
             shutil.rmtree(self.workdir, ignore_errors=True)
         finally:
-            signal.signal(signal.SIGINT, previous_int)
             for sig, handler in self._handlers.items():
                 signal.signal(sig, handler)
 

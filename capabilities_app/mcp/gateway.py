@@ -12,6 +12,7 @@ needed behind a load balancer); otherwise sessions live in the process and hear
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import re
@@ -138,7 +139,9 @@ class Gateway:
             manager = StreamableHTTPSessionManager(
                 app=server,
                 stateless=self.stateless,
-                json_response=self.stateless,
+                # Plain JSON answers to POSTs: an SSE stream per call costs the client its
+                # keep-alive connection. Notifications use the session's GET stream.
+                json_response=True,
                 security_settings=self.security,
             )
             if self.task_group is None:
@@ -170,12 +173,25 @@ class Gateway:
             except Exception:  # the database is away for a moment: try again next time
                 logger.exception("MCP gateway: reading the catalog failed")
                 continue
-            if previous is not None and catalog.version != previous.version:
-                for namespace, entry in list(self.entries.items()):
-                    await entry.server.notify_changes(
-                        previous.mcp.get(namespace), catalog.mcp.get(namespace)
-                    )
+            if previous is None or catalog.version != previous.version:
+                if previous is not None:
+                    for namespace, entry in list(self.entries.items()):
+                        await entry.server.notify_changes(
+                            previous.mcp.get(namespace), catalog.mcp.get(namespace)
+                        )
+                settle_memory()
             previous = catalog
+
+
+def settle_memory() -> None:
+    """Move what the process holds for good (Django, the catalog) out of the collector's way.
+
+    The MCP process keeps ~150k long-lived objects; full collections over them cost
+    ~90 ms each under allocation-heavy requests (1,000-tool listings). Collected first,
+    so the previous catalog is freed, then frozen.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _run_manager(

@@ -71,6 +71,7 @@ class RegistryServer(Server):
             on_list_prompts=self.list_prompts,
             on_get_prompt=self.get_prompt,
             on_subscriptions_listen=ListenHandler(self.bus),
+            get_tool_input_schema=self.tool_input_schema,
         )
 
     def create_initialization_options(self, notification_options=None, *args, **kwargs):
@@ -97,6 +98,17 @@ class RegistryServer(Server):
     async def list_tools(self, ctx: Any, params: Any) -> types.ListToolsResult:
         served = await self.expose(ctx)
         return types.ListToolsResult(tools=list(self.definitions(served).values()))
+
+    def tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        """One tool's input schema, for the SDK's Mcp-Param header check (2026-07-28).
+
+        Without it the SDK runs the whole tools/list handler on every call. Synchronous:
+        answers from the cached definitions, or None (no check) when the catalog is stale.
+        """
+        catalog = peek_catalog()
+        served = catalog.mcp.get(self.namespace) if catalog is not None else None
+        tool = self.definitions(served).get(name) if served is not None else None
+        return tool.input_schema if tool is not None else None
 
     def definitions(self, served: McpServer) -> dict[str, types.Tool]:
         """Tool definitions of ``served``, built once per catalog version (cheap tools/list)."""

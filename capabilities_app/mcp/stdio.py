@@ -8,6 +8,7 @@ from __future__ import annotations
 import anyio
 from mcp.server.stdio import stdio_server
 
+from .gateway import settle_memory
 from .server import RegistryServer, current_catalog
 
 
@@ -23,6 +24,7 @@ async def _serve(namespace: str, check_seconds: float) -> None:
             latest = await current_catalog()
             if latest.version != previous.version:
                 await server.notify_changes(previous.mcp.get(namespace), latest.mcp.get(namespace))
+                settle_memory()
             previous = latest
 
     async with stdio_server() as (read, write), anyio.create_task_group() as group:
