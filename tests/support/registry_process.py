@@ -104,7 +104,7 @@ class RegistryProcess:
         )
         return f"http://127.0.0.1:{port}"
 
-    def start_web(self) -> str:
+    def start_web(self, *, workers: int = 1) -> str:
         port = free_port()
         self.start(
             sys.executable,
@@ -114,7 +114,7 @@ class RegistryProcess:
             "-k",
             "gthread",
             "--workers",
-            "1",
+            str(workers),
             "--threads",
             "4",
             "--bind",

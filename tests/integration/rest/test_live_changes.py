@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,9 +13,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from capabilities_app.models import Consumes, ExposedOperation, ExposedResource
-from tests.conftest import PREFECT, ROOT, SHIPYARD
+from tests.conftest import PREFECT, SHIPYARD
 from tests.integration.rest.conftest import load
 from tests.support.admin_forms import edit
+from tests.support.registry_process import RegistryProcess
 from tests.support.upstream import Answer, RecordingUpstream
 
 SHIPS = [{"imo_number": "IMO-1", "vessel_name": "Aurora", "operational_status": "active"}]
@@ -92,86 +88,25 @@ def test_a_warm_request_reads_no_database(api, fleet, settings):
     assert queries.captured_queries == []
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_an_import_reaches_every_web_process_without_restart(tmp_path: Path):
     """Two gunicorn workers; a change imported by another process is served by both."""
     fleet = RecordingUpstream().start()
     fleet.answer("GET", "/ships", Answer(200, SHIPS))
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}",
-        "DEBUG": "false",
-        "SECRET_KEY": "test-only-secret-key",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "REGISTRY_UPSTREAM_ALLOWED_NETWORKS": "127.0.0.0/8",
-        "REGISTRY_CATALOG_CHECK_SECONDS": "0.5",
-        "FLEET_TOKEN": "fleet-token",
-    }
-    document = SHIPYARD.read_text().replace("http://127.0.0.1:8765", fleet.url)
-    first = tmp_path / "shipyard-fleet.yaml"
-    first.write_text(document)
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True)
-    subprocess.run(
-        [*manage, "import_capability", str(first)],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "registry.wsgi",
-            "-k",
-            "gthread",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--bind",
-            f"127.0.0.1:{port}",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    registry = RegistryProcess(
+        tmp_path, REGISTRY_CATALOG_CHECK_SECONDS="0.5", FLEET_TOKEN="fleet-token"
     )
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if client.get("/rest/fleet-api/ships").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.1)
+        registry.import_document(SHIPYARD, name="shipyard-fleet", base_uri=fleet.url)
+        web = registry.start_web(workers=2)
+        with httpx.Client(base_url=web) as client:
             # Warm every worker's catalog, then change the document in another process.
             for _ in range(20):
                 assert client.get("/rest/fleet-api/ships").status_code == 200
-            first.write_text(
-                document.replace(
-                    'path: "/ships"\n          description: "Ships',
-                    'path: "/vessels"\n          description: "Ships',
-                )
+            moved = SHIPYARD.read_text().replace(
+                'path: "/ships"\n          description: "Ships',
+                'path: "/vessels"\n          description: "Ships',
             )
-            subprocess.run(
-                [*manage, "import_capability", str(first)],
-                env=env,
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-            )
+            registry.import_document(moved, name="shipyard-fleet", base_uri=fleet.url)
             # The change is visible once the check interval (0.5 s) has passed, in every worker.
             time.sleep(0.6)
             statuses = {client.get("/rest/fleet-api/vessels").status_code for _ in range(30)}
@@ -179,6 +114,5 @@ def test_an_import_reaches_every_web_process_without_restart(tmp_path: Path):
             assert statuses == {200}
             assert gone == {404}
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        registry.stop()
         fleet.stop()
