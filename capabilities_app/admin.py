@@ -22,7 +22,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 
-from . import editing, versioning
+from . import editing, jobs, versioning
 from . import models as m
 from .exceptions import SpecError
 from .exporter import export_yaml
@@ -750,3 +750,40 @@ class RegistryStateAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(m.Job)
+class JobAdmin(admin.ModelAdmin):
+    """Async jobs, read-only: the registry and its workers write them.
+
+    Queued jobs can be cancelled from the list (the same rule as ``DELETE /api/jobs/<id>``).
+    """
+
+    list_display = (
+        "id",
+        "kind",
+        "namespace",
+        "method",
+        "target",
+        "status",
+        "attempts",
+        "upstream_status",
+        "created_at",
+        "finished_at",
+    )
+    list_filter = ("status", "kind", "namespace", "capability")
+    search_fields = ("=id", "namespace", "target", "idempotency_key")
+    date_hierarchy = "created_at"
+    list_select_related = ("capability",)
+    actions = ("cancel_queued",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Cancel the selected queued jobs", permissions=("delete",))
+    def cancel_queued(self, request, queryset) -> None:
+        cancelled = jobs.cancel_queued(queryset)
+        self.message_user(request, f"Cancelled {cancelled} queued job(s).", messages.SUCCESS)

@@ -5,3 +5,6 @@ class CapabilitiesAppConfig(AppConfig):
     name = "capabilities_app"
     verbose_name = "Capabilities"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the system checks

@@ -12,6 +12,7 @@ Models do no network I/O and know nothing of YAML.
 
 from __future__ import annotations
 
+import uuid
 from operator import attrgetter
 
 from django.core.exceptions import ValidationError
@@ -760,3 +761,69 @@ class RegistryState(models.Model):
 
     def __str__(self) -> str:
         return f"version {self.version}"
+
+
+class Job(models.Model):
+    """An upstream call run later by a Celery worker: its request, status and result.
+
+    The caller gets the job at once (``202 Accepted``) and reads it at
+    ``/api/jobs/<id>``. ``params`` holds what the call needs from the caller's request
+    (never its credentials); ``result`` holds what the synchronous call would have
+    returned, capped by ``REGISTRY_JOB_RESULT_MAX_BYTES``.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    class Kind(models.TextChoices):
+        REST = "rest", "REST operation"
+        TOOL = "tool", "MCP tool"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    capability = models.ForeignKey(
+        Capability, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    namespace = models.CharField(max_length=255, help_text="The expose namespace.")
+    target = models.CharField(
+        max_length=2048, help_text="REST: the resource path as declared; MCP: the tool name."
+    )
+    method = models.CharField(max_length=8, blank=True, help_text="REST: the HTTP method.")
+    caller = models.CharField(
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="Who created the job (a hash of the caller's credential; empty: anonymous).",
+    )
+    idempotency_key = models.CharField(max_length=255, blank=True, db_index=True)
+    params = DocumentJSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    lease_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While running: until when the worker on it holds the job.",
+    )
+    not_before = models.DateTimeField(
+        null=True, blank=True, help_text="While queued for a retry: its earliest start."
+    )
+    upstream_status = models.PositiveIntegerField(null=True, blank=True)
+    result = DocumentJSONField(null=True, blank=True)
+    result_content_type = models.CharField(max_length=255, blank=True)
+    error = DocumentJSONField(null=True, blank=True, help_text="problem+json")
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace} {self.method} {self.target} ({self.status})"

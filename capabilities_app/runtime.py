@@ -93,6 +93,7 @@ class Outcome:
     content: bytes | None = None
     data: Any = None
     from_upstream: bool = False
+    retry_after: str | None = None  # the upstream's Retry-After, on an error answer
 
     @property
     def is_error(self) -> bool:
@@ -120,6 +121,8 @@ class Outcome:
 
 class ArgumentsCaller:
     """Caller parameters from a dict of arguments (an MCP tool call, a job)."""
+
+    upstream_headers: Mapping[str, str] = {}
 
     def __init__(self, arguments: Mapping[str, Any] | None) -> None:
         self.arguments = dict(arguments or {})
@@ -160,6 +163,9 @@ class RestCaller:
         self.content_type = content_type
         self.declared = {p.name: p for p in declared}
         self._parsed: Any = MISSING
+        # Sent upstream as they are: an Idempotency-Key lets the upstream deduplicate.
+        key = self.headers.get("idempotency-key")
+        self.upstream_headers = {"Idempotency-Key": key} if key else {}
 
     def parsed_body(self) -> Any:
         """The request body: parsed JSON, else its text; MISSING when empty."""
@@ -301,10 +307,18 @@ def evaluate_with(
 
 
 def _call(operation: Operation, caller: Any) -> Outcome:
-    withs = evaluate_with(operation.with_values, operation, caller)
-    request = build_request(operation.call, withs, caller, operation.context.binds)
-    response = _client().send(request)
+    response = _client().send(prepare(operation, caller))
     return shape(operation, response)
+
+
+def prepare(operation: Operation, caller: Any) -> upstream.Request:
+    """The upstream request of a ``call`` operation, checked but not sent.
+
+    Raises what the call would raise before any I/O: a missing parameter (400), a
+    missing secret or an unconfigured upstream (503).
+    """
+    withs = evaluate_with(operation.with_values, operation, caller)
+    return build_request(operation.call, withs, caller, operation.context.binds)
 
 
 def _client() -> upstream.Client:
@@ -323,7 +337,13 @@ def shape(operation: Operation, response: upstream.Response) -> Outcome:
     """The caller's answer from the upstream's (§5)."""
     content_type = response.content_type
     if not 200 <= response.status < 300:
-        return Outcome(response.status, content_type, content=response.content, from_upstream=True)
+        return Outcome(
+            response.status,
+            content_type,
+            content=response.content,
+            from_upstream=True,
+            retry_after=response.headers.get("retry-after"),
+        )
     outputs = operation.output_parameters
     raw_format = (operation.call.output_raw_format or "").lower() if operation.call else None
     if not outputs or (mapping.is_pass_through(outputs) and raw_format in mapping.JSON_FORMATS):
@@ -403,7 +423,11 @@ def build_request(
     base = resolve_base_uri(target.upstream, layers, binds)
     url = base + _join_path(target.path.parts, placed.url_values)
     request = upstream.Request(method=target.method, url=url, params=placed.query)
-    request.headers = [("user-agent", "capability-registry"), *placed.headers]
+    request.headers = [
+        ("user-agent", "capability-registry"),
+        *placed.headers,
+        *getattr(caller, "upstream_headers", {}).items(),
+    ]
     if placed.cookies:
         request.headers.append(("cookie", "; ".join(f"{k}={v}" for k, v in placed.cookies)))
     _set_body(request, target, placed, layers, binds)

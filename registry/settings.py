@@ -117,6 +117,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True  # jobs keep their own results (the Job model)
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="registry")
+# Redis hands an unacknowledged message to another worker after this many seconds;
+# every retry countdown stays below it (jobs.backoff).
+# More transport options (e.g. unacked_restore_interval) as JSON in the environment.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "socket_connect_timeout": 1,
+    "socket_timeout": 5,
+    **env.json("CELERY_BROKER_TRANSPORT_OPTIONS", default={}),
+}
+# A broker that is down must not hang the request that publishes: fail fast (503).
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "expire-jobs": {"task": "capabilities_app.expire_jobs", "schedule": 3600.0},
+    "requeue-jobs": {"task": "capabilities_app.requeue_jobs", "schedule": 60.0},
+}
 
 # --- The registry -------------------------------------------------------------
 # Largest capability document (bytes) the importer reads; larger ones are refused.
@@ -128,6 +146,15 @@ REGISTRY_UPSTREAM_CONNECT_TIMEOUT = env.float("REGISTRY_UPSTREAM_CONNECT_TIMEOUT
 REGISTRY_UPSTREAM_ALLOWED_NETWORKS = env.list("REGISTRY_UPSTREAM_ALLOWED_NETWORKS", default=[])
 # Largest request body (bytes) a REST call may send; larger ones get 413.
 REGISTRY_MAX_BODY_BYTES = env.int("REGISTRY_MAX_BODY_BYTES", default=10 * 1024 * 1024)
+# Async jobs: how long results are kept, their size cap, retries and the first backoff.
+REGISTRY_JOB_RESULT_TTL = env.int("REGISTRY_JOB_RESULT_TTL", default=24 * 3600)
+REGISTRY_JOB_RESULT_MAX_BYTES = env.int("REGISTRY_JOB_RESULT_MAX_BYTES", default=1024 * 1024)
+REGISTRY_JOB_MAX_RETRIES = env.int("REGISTRY_JOB_MAX_RETRIES", default=3)
+REGISTRY_JOB_RETRY_BASE_SECONDS = env.float("REGISTRY_JOB_RETRY_BASE_SECONDS", default=1.0)
+# How long a worker holds a running job (above REGISTRY_UPSTREAM_TIMEOUT, below the
+# visibility timeout); and after how long a queued job's message counts as lost.
+REGISTRY_JOB_LEASE_SECONDS = env.float("REGISTRY_JOB_LEASE_SECONDS", default=600.0)
+REGISTRY_JOB_REQUEUE_SECONDS = env.float("REGISTRY_JOB_REQUEUE_SECONDS", default=900.0)
 # MCP over HTTP: Host and Origin values accepted (DNS-rebinding protection); host:* = any port.
 REGISTRY_MCP_ALLOWED_HOSTS = env.list(
     "REGISTRY_MCP_ALLOWED_HOSTS", default=["127.0.0.1:*", "localhost:*", "[::1]:*"]

@@ -1,9 +1,12 @@
-"""URL configuration: the admin and the REST surface (``/rest/<namespace><path>``)."""
+"""URL configuration: the admin, the REST surface (``/rest/<namespace><path>``), the jobs API."""
 
 from django.contrib import admin
 from django.urls import include, path
 
+from capabilities_app.api.jobs import JobView
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("rest/", include("capabilities_app.api.urls")),
+    path("api/jobs/<str:job_id>", JobView.as_view(), name="job"),
 ]

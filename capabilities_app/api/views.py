@@ -17,9 +17,10 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from .. import access, runtime
+from .. import access, jobs, runtime
 from ..catalog import REST_OF_PATH, get_catalog
 from ..exceptions import RegistryError
+from .jobs import job_response
 
 
 class BodyTooLarge(RegistryError):
@@ -52,6 +53,12 @@ def read_body(request: Request) -> bytes:
     if len(body) > limit:
         raise BodyTooLarge(f"the request body is over the limit of {limit:,} bytes")
     return body
+
+
+def wants_async(request: Request) -> bool:
+    """``Prefer: respond-async`` (RFC 7240), among other preferences or alone."""
+    prefer = request.headers.get("Prefer", "")
+    return any(p.split("=")[0].strip().lower() == "respond-async" for p in prefer.split(","))
 
 
 def to_response(outcome: runtime.Outcome) -> HttpResponse:
@@ -122,13 +129,41 @@ class RestSurfaceView(APIView):
             content_type=request.content_type or "",
             declared=operation.parameters if operation is not None else (),
         )
-        if operation is None:  # a forward route
+        if operation is None:  # a forward route (always synchronous)
             remainder = values.get(REST_OF_PATH) or (list(values.values())[-1] if values else "")
             outcome = runtime.forward(
                 route, remainder, method, caller, request.META.get("QUERY_STRING", "")
             )
+        elif wants_async(request):
+            return self.submit(request, route, operation, caller, values)
         else:
             outcome = runtime.invoke(operation, caller)
         return to_response(outcome)
+
+    def submit(self, request, route, operation, caller, values) -> HttpResponse:
+        """``Prefer: respond-async``: check what can be checked now, queue the call, 202."""
+        if operation.call is not None:
+            runtime.prepare(operation, caller)  # 400 and 503 now, not in the job
+        job, _created = jobs.submit(
+            jobs.Submission(
+                kind="rest",
+                namespace=route.namespace,
+                target=route.path,
+                method=request.method.upper(),
+                capability=operation.capability,
+                params=jobs.rest_params(
+                    path_values={k: v for k, v in values.items() if k != REST_OF_PATH},
+                    query=[(k, v) for k, vs in request._request.GET.lists() for v in vs],
+                    headers=dict(request.headers),
+                    body=caller.raw_body,
+                    content_type=request.content_type or "",
+                ),
+                caller=jobs.caller_of(request.headers.get("Authorization")),
+                idempotency_key=request.headers.get("Idempotency-Key", ""),
+            )
+        )
+        response = job_response(job, status=202)
+        response["Preference-Applied"] = "respond-async"
+        return response
 
     get = post = put = patch = delete = head = options = serve

@@ -128,6 +128,31 @@ def everything() -> None:
         STEP_10,
         RESOURCES_PROMPTS,
     )
+    # Jobs are written by the registry, never imported: one of each kind and outcome.
+    fleet = m.Capability.objects.get(name="shipyard-fleet")
+    m.Job.objects.create(kind="rest", namespace="fleet-api", method="GET", target="/ships")
+    m.Job.objects.create(
+        kind="rest",
+        capability=fleet,
+        namespace="fleet-api",
+        method="GET",
+        target="/ships/{imo}",
+        status="succeeded",
+        attempts=1,
+        upstream_status=200,
+        result={"imo": "IMO9321483"},
+        result_content_type="application/json",
+    )
+    m.Job.objects.create(
+        kind="tool",
+        capability=fleet,
+        namespace="fleet-tools",
+        target="list-ships",
+        status="failed",
+        attempts=3,
+        upstream_status=503,
+        error={"status": 503, "code": "upstream_error", "title": "Upstream error"},
+    )
 
 
 # --------------------------------------------------------------------------- every page
@@ -164,7 +189,7 @@ class TestEveryPage:
                 (changelist_url(model), {"q": "ship"}),
                 (changelist_url(model), {"q": "no such thing"}),
             ]
-            if model is not m.RegistryState:  # read-only: the registry writes it
+            if model not in (m.RegistryState, m.Job):  # read-only: the registry writes them
                 pages.append((reverse(f"admin:{APP}_{name}_add"), {}))
             for url, query in pages:
                 status = staff.get(url, query).status_code

@@ -34,12 +34,35 @@ def pointed_at(document: str, base_uri: str) -> str:
     return re.sub(r"(?m)^(\s*baseUri:).*$", rf"\1 '{base_uri}'", document)
 
 
+def _database_url(workdir: Path) -> tuple[str, str | None]:
+    """A database of its own: on the PostgreSQL leg a fresh database, else a SQLite file."""
+    leg = os.environ.get("DATABASE_URL", "")
+    if not leg.startswith(("postgres://", "postgresql://")):
+        return f"sqlite:///{workdir / 'registry.sqlite3'}", None
+    import uuid
+
+    import psycopg
+
+    name = f"registry_process_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(leg, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return leg.rsplit("/", 1)[0] + "/" + name, name
+
+
+def _drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 class RegistryProcess:
     def __init__(self, workdir: Path, **environment: str) -> None:
         self.workdir = workdir
+        database_url, self.database_name = _database_url(workdir)
         self.env = {
             **os.environ,
-            "DATABASE_URL": f"sqlite:///{workdir / 'registry.sqlite3'}",
+            "DATABASE_URL": database_url,
             "DEBUG": "false",
             "SECRET_KEY": "test-only-secret-key",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -70,24 +93,63 @@ class RegistryProcess:
         path.write_text(text)
         self.manage("import_capability", str(path))
 
-    def start(self, *args: str, ready_url: str, log_name: str) -> subprocess.Popen:
-        log = open(self.workdir / f"{log_name}.log", "w")  # noqa: SIM115 - kept open for the process
+    def start(
+        self, *args: str, ready_url: str = "", ready_text: str = "", log_name: str
+    ) -> subprocess.Popen:
+        """Start a process (in a session of its own) and wait until it answers or logs ready."""
+        log_path = self.workdir / f"{log_name}.log"
+        log = open(log_path, "w")  # noqa: SIM115 - kept open for the process
         process = subprocess.Popen(
-            args, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+            args,
+            env=self.env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.processes.append(process)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise AssertionError((self.workdir / f"{log_name}.log").read_text())
-            try:
-                httpx.get(ready_url, timeout=1)
+                raise AssertionError(log_path.read_text())
+            if ready_text and ready_text in log_path.read_text():
                 return process
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise AssertionError(
-            f"{log_name} did not start:\n" + (self.workdir / f"{log_name}.log").read_text()
+            if ready_url:
+                try:
+                    httpx.get(ready_url, timeout=1)
+                    return process
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.1)
+        raise AssertionError(f"{log_name} did not start:\n" + log_path.read_text())
+
+    def start_worker(self, name: str = "worker", *extra: str) -> subprocess.Popen:
+        """A Celery worker (the default prefork pool) on the registry's broker."""
+        return self.start(
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "registry",
+            "worker",
+            "--concurrency",
+            "2",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            f"{name}-{os.getpid()}@%h",
+            *extra,
+            ready_text=" ready.",
+            log_name=f"{name}-{len(self.processes)}",
         )
+
+    @staticmethod
+    def kill(process: subprocess.Popen) -> None:
+        """SIGKILL the process and everything it started (a worker's pool children too)."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
     def start_mcp(self, *extra: str) -> str:
         port = free_port()
@@ -132,4 +194,7 @@ class RegistryProcess:
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        if self.database_name:
+            _drop_database(self.database_name)

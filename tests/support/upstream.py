@@ -23,6 +23,7 @@ class Received:
     query: list[tuple[str, str]]
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -46,6 +47,9 @@ class RecordingUpstream:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.answers: dict[tuple[str, str], list[Answer]] = {}
+        # Routes that deduplicate by Idempotency-Key, and the side effects they applied.
+        self.idempotent: set[tuple[str, str]] = set()
+        self.effects: dict[str, Received] = {}
         self.lock = threading.Lock()
         owner = self
 
@@ -67,8 +71,11 @@ class RecordingUpstream:
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=body,
                 )
+                key = received.header("idempotency-key")
                 with owner.lock:
                     owner.received.append(received)
+                    if (self.command, parts.path) in owner.idempotent and key:
+                        owner.effects.setdefault(key, received)  # applied once per key
                 answer = owner.answer_for(self.command, parts.path, received)
                 if answer.delay:
                     time.sleep(answer.delay)
@@ -127,6 +134,17 @@ class RecordingUpstream:
                 "body": received.body.decode(errors="replace"),
             }
         )
+
+    def reset(self) -> None:
+        with self.lock:
+            self.received.clear()
+            self.answers.clear()
+            self.idempotent.clear()
+            self.effects.clear()
+
+    def calls(self, method: str, path: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if r.method == method and r.path == path]
 
     def only(self) -> Received:
         assert len(self.received) == 1, [(r.method, r.path) for r in self.received]

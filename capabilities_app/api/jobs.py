@@ -1,0 +1,41 @@
+"""The jobs API: ``/api/jobs/<id>`` to read a job, and ``DELETE`` to cancel a queued one.
+
+Only the caller that created a job can see it: the job keeps a hash of the caller's
+``Authorization`` (the client key, once client keys exist); a job created without one
+is readable by whoever holds its id (a random UUID). Another caller's, an unknown or
+an expired job is 404 alike.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpResponse
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from .. import jobs
+from ..models import Job
+
+JSON = "application/json"
+
+
+def job_response(job: Job, status: int = 200) -> HttpResponse:
+    response = HttpResponse(json.dumps(jobs.as_json(job)), status=status, content_type=JSON)
+    response["Location"] = f"/api/jobs/{job.pk}"
+    return response
+
+
+def caller(request: Request) -> str:
+    return jobs.caller_of(request.headers.get("Authorization"))
+
+
+class JobView(APIView):
+    authentication_classes = ()
+    permission_classes = ()
+
+    def get(self, request: Request, job_id) -> HttpResponse:
+        return job_response(jobs.get_job(job_id, caller(request)))
+
+    def delete(self, request: Request, job_id) -> HttpResponse:
+        return job_response(jobs.cancel(job_id, caller(request)))

@@ -1,0 +1,38 @@
+"""System checks (``manage.py check``, run by every command): settings that contradict.
+
+Async jobs rely on three durations being ordered: an attempt ends (the upstream
+timeout) before its lease does, and the lease ends before the broker hands the
+message to another worker (the visibility timeout).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Warning, register
+
+
+@register()
+def job_durations(app_configs=None, **kwargs) -> list[Warning]:
+    from .jobs import lease_seconds, visibility_timeout
+
+    found = []
+    lease, visibility = lease_seconds(), visibility_timeout()
+    if lease <= settings.REGISTRY_UPSTREAM_TIMEOUT:
+        found.append(
+            Warning(
+                f"REGISTRY_JOB_LEASE_SECONDS ({lease:g}) is not above "
+                f"REGISTRY_UPSTREAM_TIMEOUT ({settings.REGISTRY_UPSTREAM_TIMEOUT:g})",
+                hint="A slow attempt could outlive its lease and be run twice.",
+                id="capabilities_app.W001",
+            )
+        )
+    if settings.CELERY_BROKER_URL and lease >= visibility:
+        found.append(
+            Warning(
+                f"REGISTRY_JOB_LEASE_SECONDS ({lease:g}) is not below the broker's "
+                f"visibility timeout ({visibility:g}, CELERY_VISIBILITY_TIMEOUT)",
+                hint="A job whose worker died would wait for its lease after redelivery.",
+                id="capabilities_app.W002",
+            )
+        )
+    return found

@@ -1,0 +1,500 @@
+"""Async upstream calls: jobs submitted by the REST surface, run by Celery workers.
+
+A job records an exposed operation (or an MCP tool), the caller's parameters (never
+their credentials), and then its status and result. :func:`submit` creates it and
+publishes it when the enclosing transaction commits; :func:`execute` is what the
+worker runs, through the same ``runtime.invoke`` as a synchronous call.
+
+Retries never repeat a side effect:
+
+- only operations safe to repeat are retried (an upstream GET, HEAD, PUT, DELETE or
+  OPTIONS, or a tool hinted idempotent), or any operation called with an
+  ``Idempotency-Key`` (forwarded upstream, and used to deduplicate jobs);
+- only on connection errors, timeouts and upstream 429, 502, 503 and 504, honouring
+  ``Retry-After``; with jittered exponential backoff; at most
+  ``REGISTRY_JOB_MAX_RETRIES`` times; every delay below the broker's visibility timeout;
+- a job found half-run (its worker died and its lease ended) is run again only if
+  it may be repeated; otherwise it fails as interrupted.
+
+Nothing is lost: the job row is the truth, messages only wake workers. Workers claim
+a job by compare-and-swap, so duplicate messages are harmless, and
+:func:`requeue_stale` publishes again the queued jobs whose message a broker restart
+lost.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import runtime
+from .api.problems import problem
+from .catalog import Operation, get_catalog
+from .exceptions import RegistryError
+from .models import Capability, Job
+from .upstream import UpstreamTimeout, UpstreamUnreachable
+
+logger = logging.getLogger(__name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+RETRYABLE_ERRORS = (UpstreamUnreachable, UpstreamTimeout)
+FINAL = frozenset({Job.Status.SUCCEEDED, Job.Status.FAILED, Job.Status.CANCELLED})
+# Request headers never kept in a job: credentials and transport details.
+PRIVATE_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "host",
+        "connection",
+        "content-length",
+        "transfer-encoding",
+        "prefer",
+    }
+)
+
+
+class QueueUnavailable(RegistryError):
+    code = "queue_unavailable"
+    status = 503
+    title = "The job queue is unavailable"
+
+
+class JobNotFound(RegistryError):
+    code = "job_not_found"
+    status = 404
+    title = "No such job"
+
+
+class JobNotCancellable(RegistryError):
+    code = "job_not_cancellable"
+    status = 409
+    title = "The job can no longer be cancelled"
+
+
+class OperationGone(RegistryError):
+    code = "route_not_found"
+    status = 404
+    title = "No such route"
+
+
+class JobInterrupted(RegistryError):
+    code = "job_interrupted"
+    status = 500
+    title = "Job interrupted"
+
+
+class ResultTooLarge(RegistryError):
+    code = "result_too_large"
+    status = 502
+    title = "Result too large"
+
+
+class UpstreamAnswered(RegistryError):
+    """The upstream answered with an error status (the body is the job's result)."""
+
+    code = "upstream_error"
+    title = "Upstream error"
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"the upstream answered {status}")
+        self.status = status
+
+
+def caller_of(credential: str | None) -> str:
+    """Who is calling, as stored: a hash of their credential ('' when anonymous)."""
+    if not credential:
+        return ""
+    return hashlib.sha256(credential.encode()).hexdigest()
+
+
+@dataclass
+class Submission:
+    kind: str
+    namespace: str
+    target: str
+    method: str
+    capability: str
+    params: dict[str, Any]
+    caller: str = ""
+    idempotency_key: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def rest_params(
+    *,
+    path_values: dict[str, str],
+    query: list[tuple[str, str]],
+    headers: dict[str, str],
+    body: bytes,
+    content_type: str,
+) -> dict[str, Any]:
+    """What a REST call needs from its request, kept in the job (no credentials)."""
+    try:
+        text = body.decode("utf-8")
+        encoded = {"body": text}
+    except UnicodeDecodeError:
+        encoded = {"body_base64": base64.b64encode(body).decode()}
+    return {
+        "path_values": path_values,
+        "query": [list(pair) for pair in query],
+        "headers": {k: v for k, v in headers.items() if k.lower() not in PRIVATE_HEADERS},
+        "content_type": content_type,
+        **encoded,
+    }
+
+
+def expires_before() -> timezone.datetime:
+    return timezone.now() - timedelta(seconds=settings.REGISTRY_JOB_RESULT_TTL)
+
+
+def submit(submission: Submission) -> tuple[Job, bool]:
+    """The job for ``submission``, published on commit; an idempotent resubmission finds it.
+
+    Returns ``(job, created)``. Raises :class:`QueueUnavailable` when the broker cannot
+    take the job (the job is then recorded as failed).
+    """
+    with transaction.atomic():
+        if submission.idempotency_key:
+            existing = (
+                Job.objects.filter(
+                    caller=submission.caller,
+                    idempotency_key=submission.idempotency_key,
+                    namespace=submission.namespace,
+                    target=submission.target,
+                    method=submission.method,
+                    created_at__gte=expires_before(),
+                )
+                .order_by("-created_at")
+                .first()
+            )
+            if existing is not None:
+                return existing, False
+        job = Job.objects.create(
+            kind=submission.kind,
+            namespace=submission.namespace,
+            target=submission.target,
+            method=submission.method,
+            capability=Capability.objects.filter(name=submission.capability).first(),
+            caller=submission.caller,
+            idempotency_key=submission.idempotency_key,
+            params=submission.params,
+        )
+        transaction.on_commit(lambda: publish(job.pk))
+    job.refresh_from_db()
+    return job, True
+
+
+def publish(job_id, *, fail_job: bool = True) -> None:
+    """Hand the job to Celery.
+
+    A broker that cannot take it raises :class:`QueueUnavailable` (503) at once (no
+    connection retries) and, with ``fail_job``, fails the job: its caller is told now.
+    """
+    from .tasks import run_job
+
+    try:
+        run_job.apply_async(args=[str(job_id)], retry=False)
+    except RegistryError:
+        raise
+    except Exception as exc:  # kombu and redis raise many kinds for "broker down"
+        logger.warning("job %s: the broker did not take it (%s)", job_id, type(exc).__name__)
+        error = QueueUnavailable(f"the job queue did not accept the job: {type(exc).__name__}")
+        if fail_job:
+            _finish(job_id, Job.Status.FAILED, error=_problem(error))
+        raise error from exc
+
+
+def _problem(error: RegistryError) -> dict[str, Any]:
+    return problem(error.status, error.code, error.title, error.detail)
+
+
+def _finish(job_id, status: str, **fields: Any) -> None:
+    """Record the job's end, unless it was cancelled meanwhile."""
+    _update(
+        Job.objects.filter(pk=job_id).exclude(status=Job.Status.CANCELLED),
+        status=status,
+        finished_at=timezone.now(),
+        lease_until=None,
+        **fields,
+    )
+
+
+# --------------------------------------------------------------------------- running
+
+
+def locate(job: Job) -> Operation | None:
+    """The operation the job calls, in the current catalog (None: no longer served)."""
+    catalog = get_catalog()
+    if job.kind == Job.Kind.TOOL:
+        server = catalog.mcp.get(job.namespace)
+        return server.tools.get(job.target) if server else None
+    for route in catalog.routes.get(job.namespace, ()):
+        if route.path == job.target:
+            operation = route.operation(job.method)
+            if operation is not None:
+                return operation
+    return None
+
+
+def may_repeat(job: Job, operation: Operation) -> bool:
+    """Whether running the job's call again cannot repeat a side effect."""
+    if job.idempotency_key:
+        return True
+    if operation.kind == "tool" and operation.hints.idempotent:
+        return True
+    upstream_method = operation.call.method if operation.call is not None else operation.method
+    return (upstream_method or "").upper() in SAFE_METHODS
+
+
+def caller_for(job: Job) -> Any:
+    params = job.params or {}
+    if job.kind == Job.Kind.TOOL:
+        return runtime.ArgumentsCaller(params.get("arguments") or {})
+    if "body_base64" in params:
+        body = base64.b64decode(params["body_base64"])
+    else:
+        body = (params.get("body") or "").encode()
+    headers = dict(params.get("headers") or {})
+    if job.idempotency_key:
+        headers["idempotency-key"] = job.idempotency_key
+    return runtime.RestCaller(
+        path_values=params.get("path_values") or {},
+        query=[tuple(pair) for pair in params.get("query") or []],
+        headers=headers,
+        cookies={},
+        body=body,
+        content_type=params.get("content_type") or "",
+        declared=(),
+    )
+
+
+def backoff(attempt: int, retry_after: str | None = None) -> float:
+    """Seconds before the next attempt: jittered exponential, Retry-After honoured, capped."""
+    base = settings.REGISTRY_JOB_RETRY_BASE_SECONDS * 2 ** max(attempt - 1, 0)
+    delay = random.uniform(base / 2, base)  # noqa: S311 - jitter, not security
+    wait = _retry_after_seconds(retry_after)
+    if wait is not None:
+        delay = max(delay, wait)
+    # A countdown past the broker's visibility timeout would have Redis hand the
+    # message to a second worker while the first still waits on it.
+    return min(delay, visibility_timeout() * 0.5)
+
+
+def visibility_timeout() -> float:
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}
+    return float(options.get("visibility_timeout", 3600))
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max((when - timezone.now()).total_seconds(), 0.0)
+
+
+def _update(jobs, **fields: Any) -> int:
+    """``QuerySet.update`` that also stamps ``updated_at`` (``update`` skips ``auto_now``)."""
+    return jobs.update(updated_at=timezone.now(), **fields)
+
+
+def lease_seconds() -> float:
+    return float(settings.REGISTRY_JOB_LEASE_SECONDS)
+
+
+def execute(job_id) -> float | None:
+    """Run one attempt of the job; return seconds before trying again, or None when done.
+
+    Workers claim a job with a compare-and-swap on (status, attempts), so two copies
+    of a message (a redelivery, a requeue) never run the same attempt twice. A
+    running job whose lease is still valid belongs to another worker: come back
+    when the lease ends. A running job whose lease has ended was interrupted (its
+    worker died): it is run again only if that cannot repeat a side effect.
+    """
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None or job.status in FINAL:
+        return None
+    now = timezone.now()
+    # Another worker holds it, or its retry is not due: an early copy comes back later.
+    held = job.lease_until if job.status == Job.Status.RUNNING else job.not_before
+    if held and held > now:
+        return min((held - now).total_seconds() + 0.1, visibility_timeout() * 0.5)
+    operation = locate(job)
+    if operation is None:
+        error = OperationGone("the job's operation is no longer served")
+        _finish(job.pk, Job.Status.FAILED, error=_problem(error))
+        return None
+    claimed = Job.objects.filter(pk=job.pk, status=job.status, attempts=job.attempts)
+    if job.status == Job.Status.RUNNING and not may_repeat(job, operation):
+        error = JobInterrupted(
+            "the worker running this job stopped during the upstream call; it is not "
+            "run again because the call may have a side effect (send an Idempotency-Key "
+            "to make it repeatable)"
+        )
+        _update(claimed, status=Job.Status.FAILED, finished_at=now, error=_problem(error))
+        return None
+    if not _update(
+        claimed,
+        status=Job.Status.RUNNING,
+        attempts=job.attempts + 1,
+        started_at=job.started_at or now,
+        lease_until=now + timedelta(seconds=lease_seconds()),
+        not_before=None,
+    ):
+        return None  # another worker claimed it first; its message carries on
+    job.attempts += 1
+    can_retry = may_repeat(job, operation) and job.attempts <= settings.REGISTRY_JOB_MAX_RETRIES
+    try:
+        outcome = runtime.invoke(operation, caller_for(job))
+    except RegistryError as error:
+        if isinstance(error, RETRYABLE_ERRORS) and can_retry:
+            return _again(job, backoff(job.attempts), _problem(error))
+        _finish(job.pk, Job.Status.FAILED, error=_problem(error))
+        return None
+    if outcome.status in RETRYABLE_STATUSES and can_retry:
+        return _again(job, backoff(job.attempts, outcome.retry_after), None, outcome.status)
+    _record(job, outcome)
+    return None
+
+
+def _again(job: Job, delay: float, error: dict | None, status: int | None = None) -> float:
+    _update(
+        Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING),
+        status=Job.Status.QUEUED,
+        error=error,
+        upstream_status=status,
+        lease_until=None,
+        not_before=timezone.now() + timedelta(seconds=delay),
+    )
+    logger.info("job %s: attempt %d failed, again in %.2f s", job.pk, job.attempts, delay)
+    return delay
+
+
+def _record(job: Job, outcome: runtime.Outcome) -> None:
+    body = outcome.body()
+    if len(body) > settings.REGISTRY_JOB_RESULT_MAX_BYTES:
+        error = ResultTooLarge(
+            f"the result is {len(body):,} bytes, over REGISTRY_JOB_RESULT_MAX_BYTES "
+            f"({settings.REGISTRY_JOB_RESULT_MAX_BYTES:,})"
+        )
+        _finish(job.pk, Job.Status.FAILED, error=_problem(error), upstream_status=outcome.status)
+        return
+    data = outcome.json()
+    fields: dict[str, Any] = {
+        "upstream_status": outcome.status,
+        "result": data,
+        "result_content_type": outcome.content_type or "",
+        "error": None,
+    }
+    if outcome.is_error:
+        fields["error"] = _problem(UpstreamAnswered(outcome.status))
+        _finish(job.pk, Job.Status.FAILED, **fields)
+    else:
+        _finish(job.pk, Job.Status.SUCCEEDED, **fields)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def get_job(job_id, caller: str) -> Job:
+    """The caller's job; :class:`JobNotFound` for another caller's, an unknown or expired one."""
+    try:
+        job_id = uuid.UUID(str(job_id))
+    except ValueError:
+        job = None
+    else:
+        job = Job.objects.filter(pk=job_id, caller=caller, created_at__gte=expires_before()).first()
+    if job is None:
+        raise JobNotFound(f"no job {job_id} for this caller (unknown, expired or not yours)")
+    return job
+
+
+def cancel_queued(queryset) -> int:
+    """Cancel the queued jobs among ``queryset`` (a worker then skips them); how many."""
+    return _update(
+        queryset.filter(status=Job.Status.QUEUED),
+        status=Job.Status.CANCELLED,
+        finished_at=timezone.now(),
+    )
+
+
+def cancel(job_id, caller: str) -> Job:
+    with transaction.atomic():
+        job = get_job(job_id, caller)
+        if not cancel_queued(Job.objects.filter(pk=job.pk)):
+            raise JobNotCancellable(
+                f"job {job_id} is {job.status}; only a queued job can be cancelled"
+            )
+    job.refresh_from_db()
+    return job
+
+
+def requeue_stale() -> int:
+    """Publish again the queued jobs untouched for ``REGISTRY_JOB_REQUEUE_SECONDS``.
+
+    A broker that restarted without persistence has lost their messages; a copy of a
+    message that still exists is harmless (workers claim jobs by compare-and-swap).
+    """
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return 0
+    cutoff = timezone.now() - timedelta(seconds=settings.REGISTRY_JOB_REQUEUE_SECONDS)
+    due = Q(not_before__isnull=True) | Q(not_before__lt=cutoff)
+    stale = list(
+        Job.objects.filter(due, status=Job.Status.QUEUED, updated_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )[:1000]
+    )
+    for job_id in stale:
+        _update(Job.objects.filter(pk=job_id, status=Job.Status.QUEUED))
+        publish(job_id, fail_job=False)
+    return len(stale)
+
+
+def expire() -> int:
+    """Delete jobs past ``REGISTRY_JOB_RESULT_TTL``; returns how many."""
+    deleted, _ = Job.objects.filter(created_at__lt=expires_before()).delete()
+    return deleted
+
+
+def as_json(job: Job) -> dict[str, Any]:
+    """The job as the API shows it."""
+    ttl = timedelta(seconds=settings.REGISTRY_JOB_RESULT_TTL)
+    body: dict[str, Any] = {
+        "id": str(job.pk),
+        "status": job.status,
+        "kind": job.kind,
+        "namespace": job.namespace,
+        "method": job.method or None,
+        "target": job.target,
+        "attempts": job.attempts,
+        "created_at": job.created_at.isoformat(),
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "expires_at": (job.created_at + ttl).isoformat(),
+        "upstream_status": job.upstream_status,
+        "error": job.error,
+        "links": {"self": f"/api/jobs/{job.pk}"},
+    }
+    if job.status in (Job.Status.SUCCEEDED, Job.Status.FAILED) and job.result is not None:
+        body["result"] = job.result
+        body["result_content_type"] = job.result_content_type
+    return body
