@@ -5,6 +5,7 @@ processes of its own, against a real upstream on 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -83,13 +84,28 @@ class Stack:
             time.sleep(seconds)
 
 
-def start_stack(mode: str, workdir: Path, upstream: RecordingUpstream, **environment) -> Stack:
+def start_stack(
+    mode: str, workdir: Path, upstream: RecordingUpstream, *, worker: bool = True, **environment
+) -> Stack:
     registry = RegistryProcess(workdir, **FAST, **environment)
     registry.import_document(CAPABILITY, name="job-tests", base_uri=upstream.url)
     stack = Stack(mode, registry, upstream, registry.start_web())
-    if mode == "worker":
+    if mode == "worker" and worker:
         stack.workers.append(registry.start_worker())
     return stack
+
+
+def stop_stack(stack: Stack) -> None:
+    """Stop its processes, and drop its queue from the broker (nothing left behind)."""
+    stack.registry.stop()
+    broker = stack.registry.env.get("CELERY_BROKER_URL")
+    if broker:
+        import redis
+
+        with contextlib.suppress(redis.RedisError):  # a test may have stopped this Redis
+            redis.Redis.from_url(broker, socket_timeout=1).delete(
+                stack.registry.env["CELERY_TASK_DEFAULT_QUEUE"]
+            )
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +121,7 @@ def job_stack(request, job_upstream, tmp_path_factory):
     environment = broker_environment(machine_redis()) if mode == "worker" else {}
     stack = start_stack(mode, tmp_path_factory.mktemp(mode), job_upstream, **environment)
     yield stack
-    stack.registry.stop()
+    stop_stack(stack)
 
 
 @pytest.fixture
