@@ -58,7 +58,9 @@ def read_body(request: Request) -> bytes:
 def wants_async(request: Request) -> bool:
     """``Prefer: respond-async`` (RFC 7240), among other preferences or alone."""
     prefer = request.headers.get("Prefer", "")
-    return any(p.split("=")[0].strip().lower() == "respond-async" for p in prefer.split(","))
+    return any(
+        p.split(";")[0].split("=")[0].strip().lower() == "respond-async" for p in prefer.split(",")
+    )
 
 
 def to_response(outcome: runtime.Outcome) -> HttpResponse:

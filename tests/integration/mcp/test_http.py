@@ -330,3 +330,45 @@ class TestExposeAuthentication:
                 return (await client.list_tools()).tools
 
         assert {t.name for t in run(use())} == {"list-ships", "get-ship"}
+
+
+class TestTaskAugmentedCalls:
+    """MCP tasks (2025-11-25): the SDK (2.3) has their types but serves no ``tasks/*``
+    method and its client refuses a ``CreateTaskResult`` for ``tools/call``; so the
+    registry advertises no task support and, as the spec asks of such a server,
+    answers a task-augmented call with the ordinary result (docs/jobs.md)."""
+
+    def session(self, url: str):
+        client = httpx.Client(base_url=url, headers=HEADERS, timeout=10)
+        response = client.post("", json=INITIALIZE)
+        assert response.status_code == 200
+        if "mcp-session-id" in response.headers:
+            client.headers["mcp-session-id"] = response.headers["mcp-session-id"]
+        client.headers["mcp-protocol-version"] = "2025-11-25"
+        client.post("", json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+        return client, response.json()["result"]
+
+    def test_no_task_support_is_advertised(self, mcp_url):
+        _client, initialized = self.session(f"{mcp_url}/mcp/fleet-tools")
+        assert "tasks" not in initialized["capabilities"]
+
+    def test_a_task_augmented_call_is_answered_at_once(self, mcp_url, mcp_upstream):
+        mcp_upstream.answer("GET", "/ships", Answer(200, [{"imo_number": "IMO1"}]))
+        client, _ = self.session(f"{mcp_url}/mcp/fleet-tools")
+        call = {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "list-ships", "arguments": {}, "task": {"ttl": 60000}},
+        }
+        result = client.post("", json=call).json()["result"]
+        assert "task" not in result
+        assert result["isError"] is False
+        assert json.loads(result["content"][0]["text"])[0]["imo"] == "IMO1"
+
+    def test_tasks_get_is_not_a_method(self, mcp_url):
+        client, _ = self.session(f"{mcp_url}/mcp/fleet-tools")
+        answer = client.post(
+            "", json={"jsonrpc": "2.0", "id": 3, "method": "tasks/get", "params": {"taskId": "x"}}
+        ).json()
+        assert answer["error"]["code"] == -32601

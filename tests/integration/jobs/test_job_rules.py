@@ -1,0 +1,184 @@
+"""The rules of jobs, in-process (eager, as the embedded default runs them): which
+calls may be repeated, backoff and Retry-After, what a job keeps of a request, and
+MCP tool jobs (hinted idempotent or not).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email.utils import format_datetime
+
+import pytest
+from django.utils import timezone
+
+from capabilities_app import jobs
+from capabilities_app.api.views import wants_async
+from capabilities_app.models import Job
+from tests.integration.jobs.conftest import CAPABILITY
+from tests.integration.rest.conftest import load
+from tests.support.upstream import Answer, RecordingUpstream
+
+
+@pytest.fixture
+def upstream():
+    server = RecordingUpstream().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def served(upstream, settings, transactional_db):
+    settings.REGISTRY_JOB_RETRY_BASE_SECONDS = 0.01
+    load(CAPABILITY, base_uri=upstream.url, name="job-tests")
+    return upstream
+
+
+def job_for(kind: str, namespace: str, target: str, method: str = "", **fields) -> Job:
+    return Job(kind=kind, namespace=namespace, target=target, method=method, **fields)
+
+
+class TestMayRepeat:
+    @pytest.mark.parametrize(
+        ("method", "target", "key", "expected"),
+        [
+            ("GET", "/items/{{id}}", "", True),
+            ("GET", "/flaky", "", True),
+            ("POST", "/flaky", "", False),
+            ("POST", "/flaky", "k-1", True),
+            ("POST", "/orders", "", False),
+        ],
+    )
+    def test_rest_operations(self, served, method, target, key, expected) -> None:
+        job = job_for("rest", "work", target, method, idempotency_key=key)
+        assert jobs.may_repeat(job, jobs.locate(job)) is expected
+
+    @pytest.mark.parametrize(("tool", "expected"), [("flaky-read", True), ("flaky-write", False)])
+    def test_tools_by_their_idempotent_hint(self, served, tool, expected) -> None:
+        job = job_for("tool", "work-tools", tool)
+        assert jobs.may_repeat(job, jobs.locate(job)) is expected
+
+    def test_an_operation_no_longer_served_is_not_found(self, served) -> None:
+        assert jobs.locate(job_for("rest", "work", "/gone", "GET")) is None
+        assert jobs.locate(job_for("tool", "nowhere", "x")) is None
+
+
+class TestBackoff:
+    def test_it_grows_exponentially_with_jitter(self, settings) -> None:
+        settings.REGISTRY_JOB_RETRY_BASE_SECONDS = 1.0
+        for attempt, (low, high) in {1: (0.5, 1), 2: (1, 2), 3: (2, 4)}.items():
+            delays = {jobs.backoff(attempt) for _ in range(50)}
+            assert all(low <= d <= high for d in delays)
+            assert len(delays) > 1  # jittered
+
+    def test_retry_after_in_seconds_or_as_a_date_is_a_floor(self, settings) -> None:
+        settings.REGISTRY_JOB_RETRY_BASE_SECONDS = 0.01
+        assert jobs.backoff(1, "7") >= 7
+        later = format_datetime(timezone.now() + timedelta(seconds=30), usegmt=True)
+        assert 28 <= jobs.backoff(1, later) <= 30
+        assert jobs.backoff(1, "soon") <= 0.01  # unreadable: ignored
+
+    def test_no_delay_reaches_the_visibility_timeout(self, settings) -> None:
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 10}
+        assert jobs.backoff(1, "3600") == 5
+        assert jobs.backoff(30) == 5
+
+
+class TestRequests:
+    @pytest.mark.parametrize(
+        ("prefer", "expected"),
+        [
+            ("respond-async", True),
+            ("Respond-Async", True),
+            ("wait=10, respond-async", True),
+            ("respond-async; foo=bar", True),
+            ("return=minimal", False),
+            ("", False),
+        ],
+    )
+    def test_prefer_respond_async(self, rf, prefer, expected) -> None:
+        from rest_framework.request import Request
+
+        request = Request(rf.get("/", HTTP_PREFER=prefer) if prefer else rf.get("/"))
+        assert wants_async(request) is expected
+
+    def test_credentials_and_transport_headers_are_not_kept(self) -> None:
+        params = jobs.rest_params(
+            path_values={"id": "1"},
+            query=[("a", "1"), ("a", "2")],
+            headers={
+                "Authorization": "Bearer secret",
+                "Cookie": "s=1",
+                "Prefer": "respond-async",
+                "Host": "x",
+                "X-Trace": "t-1",
+            },
+            body=b"{}",
+            content_type="application/json",
+        )
+        assert params["headers"] == {"X-Trace": "t-1"}
+        assert params["query"] == [["a", "1"], ["a", "2"]]
+
+    def test_a_binary_body_survives_the_job(self) -> None:
+        body = bytes(range(256))
+        params = jobs.rest_params(
+            path_values={}, query=[], headers={}, body=body, content_type="application/x-bin"
+        )
+        assert "body" not in params
+        caller = jobs.caller_for(Job(kind="rest", params=params))
+        assert caller.raw_body == body
+
+
+class TestToolJobs:
+    def submit(self, tool: str, arguments: dict) -> Job:
+        job, created = jobs.submit(
+            jobs.Submission(
+                kind="tool",
+                namespace="work-tools",
+                target=tool,
+                method="",
+                capability="job-tests",
+                params={"arguments": arguments},
+            )
+        )
+        assert created
+        job.refresh_from_db()
+        return job
+
+    def test_an_idempotent_tool_is_retried(self, served) -> None:
+        served.answer("GET", "/flaky", Answer(503), Answer(200, {"ok": True}))
+
+        job = self.submit("flaky-read", {})
+
+        assert (job.status, job.attempts, job.result) == ("succeeded", 2, {"ok": True})
+
+    def test_a_tool_not_hinted_idempotent_is_not(self, served) -> None:
+        served.answer("POST", "/flaky", Answer(503), Answer(200, {"ok": True}))
+
+        job = self.submit("flaky-write", {"body": {"n": 1}})
+
+        assert (job.status, job.attempts, job.upstream_status) == ("failed", 1, 503)
+        assert served.only().json() == {"n": 1}
+
+
+class TestResultCap:
+    def test_a_result_over_the_cap_fails_the_job_and_is_not_kept(self, served, settings) -> None:
+        settings.REGISTRY_JOB_RESULT_MAX_BYTES = 100
+        served.answer("GET", "/flaky", Answer(200, {"data": "x" * 500}))
+
+        job, _ = jobs.submit(
+            jobs.Submission(
+                kind="rest",
+                namespace="work",
+                target="/flaky",
+                method="GET",
+                capability="job-tests",
+                params=jobs.rest_params(
+                    path_values={}, query=[], headers={}, body=b"", content_type=""
+                ),
+            )
+        )
+        job.refresh_from_db()
+
+        assert job.status == "failed"
+        assert job.result is None
+        assert job.error["code"] == "result_too_large"
