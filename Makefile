@@ -63,6 +63,7 @@ bench: install
 	$(BIN)/python bench/import_scale.py
 	$(BIN)/python bench/rest_overhead.py
 	$(BIN)/python bench/mcp_overhead.py
+	$(BIN)/python bench/async_overhead.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .pytest_cache .ruff_cache

@@ -72,6 +72,10 @@ ASGI_APPLICATION = "registry.asgi.application"
 DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Keep connections open between requests and tasks (a new PostgreSQL connection costs
+# milliseconds; the jobs API and the workers query on every call), checked before reuse.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while an import writes; a short busy timeout
     # turns brief lock contention into a wait instead of an error.

@@ -409,7 +409,7 @@ class TestEditsReachTheExport:
     def test_saving_any_page_unchanged_changes_no_export(self, staff, everything) -> None:
         before = {c.name: export_yaml(c) for c in m.Capability.objects.all()}
         for model in registered_models():
-            if model is m.RegistryState:  # read-only
+            if model in (m.RegistryState, m.Job):  # read-only
                 continue
             part = model.objects.order_by("pk").last()
             response = edit(staff, part, {})
