@@ -35,7 +35,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -167,32 +167,32 @@ def submit(submission: Submission) -> tuple[Job, bool]:
     Returns ``(job, created)``. Raises :class:`QueueUnavailable` when the broker cannot
     take the job (the job is then recorded as failed).
     """
+    same_key = {
+        "caller": submission.caller,
+        "idempotency_key": submission.idempotency_key,
+        "namespace": submission.namespace,
+        "target": submission.target,
+        "method": submission.method,
+    }
     with transaction.atomic():
         if submission.idempotency_key:
-            existing = (
-                Job.objects.filter(
-                    caller=submission.caller,
-                    idempotency_key=submission.idempotency_key,
-                    namespace=submission.namespace,
-                    target=submission.target,
-                    method=submission.method,
-                    created_at__gte=expires_before(),
-                )
-                .order_by("-created_at")
-                .first()
-            )
+            existing = Job.objects.filter(**same_key).first()
             if existing is not None:
-                return existing, False
-        job = Job.objects.create(
-            kind=submission.kind,
-            namespace=submission.namespace,
-            target=submission.target,
-            method=submission.method,
-            capability=Capability.objects.filter(name=submission.capability).first(),
-            caller=submission.caller,
-            idempotency_key=submission.idempotency_key,
-            params=submission.params,
-        )
+                if existing.created_at >= expires_before():
+                    return existing, False
+                existing.delete()  # expired: the key is free again
+        try:
+            with transaction.atomic():
+                job = Job.objects.create(
+                    kind=submission.kind,
+                    capability=Capability.objects.filter(name=submission.capability).first(),
+                    params=submission.params,
+                    **same_key,
+                )
+        except IntegrityError:
+            # A concurrent request with the same key committed first (the unique
+            # constraint on keyed jobs): that job is this one.
+            return Job.objects.get(**same_key), False
         transaction.on_commit(lambda: publish(job.pk))
     if settings.CELERY_TASK_ALWAYS_EAGER:
         job.refresh_from_db()  # it ran on commit

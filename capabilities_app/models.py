@@ -824,6 +824,15 @@ class Job(models.Model):
 
     class Meta:
         ordering = ("-created_at",)
+        constraints = [
+            # One job per caller, Idempotency-Key and operation: concurrent
+            # resubmissions find the job instead of making a second one.
+            models.UniqueConstraint(
+                fields=["caller", "idempotency_key", "namespace", "target", "method"],
+                condition=~models.Q(idempotency_key=""),
+                name="job_idempotency_key_once",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.namespace} {self.method} {self.target} ({self.status})"

@@ -63,6 +63,16 @@ def fresh_runtime():
 
 
 @pytest.fixture
+def upstream():
+    """A real upstream HTTP server on 127.0.0.1 that records what it gets (per test)."""
+    from tests.support.upstream import RecordingUpstream
+
+    server = RecordingUpstream().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def corpus_copy(tmp_path: Path) -> Path:
     """A writable copy of the corpus (exports are re-imported next to their originals)."""
     target = tmp_path / "corpus"

@@ -201,6 +201,25 @@ class TestEveryPage:
 # --------------------------------------------------------------------------- search and filters
 
 
+class TestJobList:
+    def test_jobs_are_filtered_by_status_and_kind(self, staff, everything) -> None:
+        url = changelist_url(m.Job)
+        counts = [
+            staff.get(url, query).context["cl"].result_count
+            for query in ({}, {"status__exact": "failed"}, {"kind__exact": "rest"})
+        ]
+        assert counts == [3, 1, 2]
+
+    def test_queued_jobs_are_cancelled_from_the_list(self, staff, everything) -> None:
+        ids = [str(pk) for pk in m.Job.objects.values_list("pk", flat=True)]
+        response = staff.post(
+            changelist_url(m.Job), {"action": "cancel_queued", "_selected_action": ids}
+        )
+        assert response.status_code == 302
+        statuses = sorted(m.Job.objects.values_list("status", flat=True))
+        assert statuses == ["cancelled", "failed", "succeeded"]  # only the queued one changed
+
+
 class TestCapabilitySearch:
     @pytest.mark.parametrize(
         ("term", "expected"),

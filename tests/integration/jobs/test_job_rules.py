@@ -16,14 +16,7 @@ from capabilities_app.api.views import wants_async
 from capabilities_app.models import Job
 from tests.integration.jobs.conftest import CAPABILITY
 from tests.integration.rest.conftest import load
-from tests.support.upstream import Answer, RecordingUpstream
-
-
-@pytest.fixture
-def upstream():
-    server = RecordingUpstream().start()
-    yield server
-    server.stop()
+from tests.support.upstream import Answer
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from tests.support.upstream import Answer
 
@@ -179,6 +180,22 @@ class TestIdempotency:
 
         assert again.json()["id"] == job["id"]
         assert again.json()["status"] == "succeeded"
+        stack.settle()
+        assert len(stack.upstream.calls("POST", "/orders")) == 1
+
+    def test_concurrent_requests_with_one_key_make_one_job(self, stack) -> None:
+        stack.upstream.answer("POST", "/orders", Answer(201, {"order": 2}, delay=0.2))
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+
+        def send(_):
+            return stack.submit("POST", "/rest/work/orders", json={"b": 1}, headers=key)
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(send, range(8)))
+
+        assert {a.status_code for a in answers} == {202}
+        assert len({a.json()["id"] for a in answers}) == 1
+        stack.wait(answers[0].headers["Location"])
         stack.settle()
         assert len(stack.upstream.calls("POST", "/orders")) == 1
 

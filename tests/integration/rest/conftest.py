@@ -13,14 +13,6 @@ from capabilities_app import versioning
 from capabilities_app.importer import file_inputs, import_documents, text_input
 from capabilities_app.models import Capability, Consumes
 from capabilities_app.specs import file_import_resolver
-from tests.support.upstream import RecordingUpstream
-
-
-@pytest.fixture
-def upstream():
-    server = RecordingUpstream().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
