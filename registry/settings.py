@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -78,9 +79,16 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while an import writes; a short busy timeout
-    # turns brief lock contention into a wait instead of an error.
+    # turns brief lock contention into a wait instead of an error. Transactions take
+    # the write lock when they begin (IMMEDIATE): a transaction that reads and then
+    # writes (a job submission) would otherwise fail at once with "database is locked"
+    # when another writer holds the lock, since SQLite cannot wait on a lock upgrade.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+        {
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL;",
+            "transaction_mode": "IMMEDIATE",
+        }
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -167,6 +175,13 @@ REGISTRY_MCP_ALLOWED_ORIGINS = env.list(
     "REGISTRY_MCP_ALLOWED_ORIGINS",
     default=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
 )
+# MCP tasks (the io.modelcontextprotocol/tasks extension, 2026-07-28): "declared" answers
+# a tools/call from a client that declares the extension with a task run as a job; "off".
+REGISTRY_MCP_TASKS = env.str("REGISTRY_MCP_TASKS", default="declared")
+if REGISTRY_MCP_TASKS not in ("declared", "off"):
+    raise ImproperlyConfigured("REGISTRY_MCP_TASKS must be 'declared' or 'off'")
+# The pollIntervalMs tasks suggest to their clients.
+REGISTRY_MCP_TASK_POLL_MS = env.int("REGISTRY_MCP_TASK_POLL_MS", default=500)
 # How often (seconds) a process checks whether imports or edits changed what it serves.
 REGISTRY_CATALOG_CHECK_SECONDS = env.float("REGISTRY_CATALOG_CHECK_SECONDS", default=0.5)
 

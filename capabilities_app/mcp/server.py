@@ -29,11 +29,11 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import PromptsListChanged, ResourcesListChanged, ToolsListChanged
 
 from .. import runtime
-from ..api.problems import problem
 from ..catalog import Catalog, McpPromptSpec, McpResourceSpec, McpServer, get_catalog, peek_catalog
 from ..exceptions import RegistryError
 from ..templating import mapping_layer, render
-from . import schemas
+from . import schemas, tasks
+from .results import refusal, tool_result
 
 logger = logging.getLogger(__name__)
 VERSION = "0.1.0"
@@ -73,6 +73,11 @@ class RegistryServer(Server):
             on_subscriptions_listen=ListenHandler(self.bus),
             get_tool_input_schema=self.tool_input_schema,
         )
+        # MCP tasks (2026-07-28 extension): calls from declaring clients become jobs.
+        for method, (params_type, handler) in tasks.handlers(namespace).items():
+            self.add_request_handler(method, params_type, handler)
+        if tasks.enabled():
+            self.extensions[tasks.EXTENSION] = {}
 
     def create_initialization_options(self, notification_options=None, *args, **kwargs):
         # Clients of long-lived sessions are told about changes (tools/list_changed).
@@ -120,7 +125,7 @@ class RegistryServer(Server):
 
     async def call_tool(
         self, ctx: Any, params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
+    ) -> types.CallToolResult | dict[str, Any]:
         served = await self.expose(ctx)
         operation = served.tools.get(params.name)
         if operation is None:
@@ -130,6 +135,8 @@ class RegistryServer(Server):
         errors = schemas.argument_errors(schema, arguments)
         if errors:
             return refusal(400, "invalid_arguments", "Invalid arguments", "; ".join(errors))
+        if tasks.wanted(ctx):
+            return await tasks.create(ctx, self.namespace, operation, arguments)
         return await anyio.to_thread.run_sync(run_tool, operation, arguments)
 
     # -- resources
@@ -280,26 +287,13 @@ def tool_of(operation) -> types.Tool:
     )
 
 
-def refusal(status: int, code: str, title: str, detail: str) -> types.CallToolResult:
-    body = problem(status, code, title, detail)
-    return types.CallToolResult(
-        content=[types.TextContent(type="text", text=json.dumps(body))], is_error=True
-    )
-
-
 def run_tool(operation, arguments: dict[str, Any]) -> types.CallToolResult:
     """Run a tool through the runtime (in a worker thread) and shape the MCP result."""
     try:
         outcome = runtime.invoke(operation, runtime.ArgumentsCaller(arguments))
     except RegistryError as error:
         return refusal(error.status, error.code, error.title, error.detail)
-    data = outcome.json()
-    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-    return types.CallToolResult(
-        content=[types.TextContent(type="text", text=text)],
-        structured_content=data if isinstance(data, dict) and not outcome.is_error else None,
-        is_error=outcome.is_error,
-    )
+    return tool_result(outcome.json(), outcome.is_error)
 
 
 def match_uri(template: str, uri: str) -> dict[str, str] | None:

@@ -333,10 +333,11 @@ class TestExposeAuthentication:
 
 
 class TestTaskAugmentedCalls:
-    """MCP tasks (2025-11-25): the SDK (2.3) has their types but serves no ``tasks/*``
-    method and its client refuses a ``CreateTaskResult`` for ``tools/call``; so the
-    registry advertises no task support and, as the spec asks of such a server,
-    answers a task-augmented call with the ordinary result (docs/jobs.md)."""
+    """MCP tasks in their 2025-11-25 form: the SDK (2.3) serves no ``tasks/*`` method at
+    that version and sieves task results out of ``tools/call``; so on 2025-11-25 sessions
+    the registry advertises no task support and, as the spec asks of such a server,
+    answers a task-augmented call with the ordinary result. Tasks are served as the
+    2026-07-28 extension (tests/integration/jobs/test_mcp_tasks.py, docs/jobs.md)."""
 
     def session(self, url: str):
         client = httpx.Client(base_url=url, headers=HEADERS, timeout=10)

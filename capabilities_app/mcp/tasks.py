@@ -1,0 +1,182 @@
+"""MCP tasks: the ``io.modelcontextprotocol/tasks`` extension (protocol 2026-07-28), on jobs.
+
+A ``tools/call`` from a client that declares the extension on the request is answered
+with a task handle (``resultType: "task"``) instead of waiting for the upstream: the
+call becomes the same Celery job a ``Prefer: respond-async`` REST call makes, with the
+same retry rules (a tool is repeated only when hinted idempotent). ``tasks/get`` reads
+the job, ``tasks/cancel`` cancels it while it is queued, ``tasks/update`` acknowledges
+(registry tools never ask for input).
+
+The task's ``result`` is exactly the ``CallToolResult`` the synchronous call returns:
+an upstream error status, or a registry refusal, is a completed task whose result has
+``isError``; ``failed`` is kept for JSON-RPC errors (the tool is no longer served).
+
+Only the caller that created a task can read it: the caller is the hash of the HTTP
+``Authorization`` header, as for REST jobs. Arguments are checked before any task is
+created. The SDK (2.3) delivers extension result shapes only on 2026-07-28 connections
+and sieves them out of 2025-11-25 ones, so tasks exist only there; ``REGISTRY_MCP_TASKS
+= off`` turns them off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import mcp_types as types
+from django.conf import settings
+from mcp.shared.exceptions import MCPError
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from .. import jobs
+from ..catalog import Operation
+from ..models import Job
+from .results import refusal, tool_result, wire
+
+EXTENSION = "io.modelcontextprotocol/tasks"
+MISSING_CAPABILITY = -32021
+
+
+class TaskParams(types.RequestParams):
+    task_id: str
+
+
+class UpdateTaskParams(TaskParams):
+    input_responses: dict[str, Any] | None = None
+
+
+def enabled() -> bool:
+    return settings.REGISTRY_MCP_TASKS == "declared"
+
+
+def declared(ctx: Any) -> bool:
+    """Whether this request's client declared the tasks extension."""
+    capabilities = getattr(ctx.session, "client_capabilities", None)
+    extensions = getattr(capabilities, "extensions", None) or {}
+    return EXTENSION in extensions
+
+
+def wanted(ctx: Any) -> bool:
+    """Whether to answer this ``tools/call`` with a task (the server decides, per request)."""
+    return enabled() and ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and declared(ctx)
+
+
+def caller(ctx: Any) -> str:
+    request = getattr(ctx, "request", None)
+    headers = getattr(request, "headers", None)
+    return jobs.caller_of(headers.get("authorization") if headers is not None else None)
+
+
+def task_of(job: Job) -> dict[str, Any]:
+    """The job as a ``DetailedTask`` (what ``tasks/get`` answers)."""
+    task: dict[str, Any] = {
+        "taskId": str(job.pk),
+        "createdAt": job.created_at.isoformat(),
+        "lastUpdatedAt": job.updated_at.isoformat(),
+        "ttlMs": settings.REGISTRY_JOB_RESULT_TTL * 1000,
+        "pollIntervalMs": settings.REGISTRY_MCP_TASK_POLL_MS,
+    }
+    error = job.error or {}
+    if job.status == Job.Status.QUEUED:
+        waiting = "waiting to retry" if job.attempts else "queued"
+        task.update(status="working", statusMessage=f"{waiting} (attempts: {job.attempts})")
+    elif job.status == Job.Status.RUNNING:
+        task.update(status="working", statusMessage=f"running (attempt {job.attempts})")
+    elif job.status == Job.Status.CANCELLED:
+        task.update(status="cancelled", statusMessage="cancelled before it ran")
+    elif job.status == Job.Status.SUCCEEDED:
+        task.update(status="completed", result=wire(tool_result(job.result, False)))
+    elif error.get("code") == "route_not_found":
+        # The synchronous call would have been a JSON-RPC error (unknown tool).
+        message = f"unknown tool: {job.target}"
+        task.update(
+            status="failed",
+            statusMessage=message,
+            error={"code": types.INVALID_PARAMS, "message": message},
+        )
+    elif job.upstream_status is not None and error.get("code") == "upstream_error":
+        task.update(status="completed", result=wire(tool_result(job.result, True)))
+    else:  # a registry refusal: the synchronous call answers it as an isError result
+        result = refusal(
+            int(error.get("status") or 500),
+            str(error.get("code") or "job_failed"),
+            str(error.get("title") or "Job failed"),
+            str(error.get("detail") or ""),
+        )
+        task.update(status="completed", statusMessage=error.get("detail"), result=wire(result))
+    return task
+
+
+async def create(ctx: Any, namespace: str, operation: Operation, arguments: dict) -> dict:
+    """Run the call as a job; the ``CreateTaskResult`` (returned once the job is stored)."""
+    submission = jobs.Submission(
+        kind=Job.Kind.TOOL,
+        namespace=namespace,
+        target=operation.name,
+        method="",
+        capability=operation.capability,
+        params={"arguments": arguments},
+        caller=caller(ctx),
+    )
+
+    def submit() -> dict:
+        try:
+            job, _created = jobs.submit(submission)
+        except jobs.QueueUnavailable as error:
+            return wire(refusal(error.status, error.code, error.title, error.detail))
+        return {"resultType": "task", **task_of(job)}
+
+    return await anyio.to_thread.run_sync(submit)
+
+
+def _require(ctx: Any) -> None:
+    if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS or not enabled():
+        raise MCPError(code=types.METHOD_NOT_FOUND, message="Method not found", data=ctx.method)
+    if not declared(ctx):
+        raise MCPError(
+            code=MISSING_CAPABILITY,
+            message="Missing required client capability",
+            data={"requiredCapabilities": {"extensions": {EXTENSION: {}}}},
+        )
+
+
+def _job(namespace: str, task_id: str, caller_hash: str) -> Job:
+    try:
+        job = jobs.get_job(task_id, caller_hash)
+    except jobs.JobNotFound:
+        job = None
+    if job is None or job.kind != Job.Kind.TOOL or job.namespace != namespace:
+        raise MCPError(code=types.INVALID_PARAMS, message="Failed to retrieve task: Task not found")
+    return job
+
+
+def handlers(namespace: str) -> dict[str, tuple[type, Any]]:
+    """The extension's request methods for one expose namespace."""
+
+    async def get(ctx: Any, params: TaskParams) -> dict:
+        _require(ctx)
+        job = await anyio.to_thread.run_sync(_job, namespace, params.task_id, caller(ctx))
+        return task_of(job)
+
+    async def cancel(ctx: Any, params: TaskParams) -> dict:
+        _require(ctx)
+
+        def run() -> None:
+            job = _job(namespace, params.task_id, caller(ctx))
+            # Cooperative (the spec): a queued job is cancelled, a running one finishes.
+            jobs.cancel_queued(Job.objects.filter(pk=job.pk))
+
+        await anyio.to_thread.run_sync(run)
+        return {}
+
+    async def update(ctx: Any, params: UpdateTaskParams) -> dict:
+        _require(ctx)
+        # Registry tools never ask for input: any response is for no outstanding request.
+        await anyio.to_thread.run_sync(_job, namespace, params.task_id, caller(ctx))
+        return {}
+
+    return {
+        "tasks/get": (TaskParams, get),
+        "tasks/cancel": (TaskParams, cancel),
+        "tasks/update": (UpdateTaskParams, update),
+    }
