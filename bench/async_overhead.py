@@ -18,6 +18,12 @@ on Redis with a queue of its own. Then, for the same ``GET
 In eager mode (no broker, the embedded default) the job runs inside the request, so
 ``202`` already holds the whole call.
 
+The same for MCP (``run_mcp_server``, tool ``get-ship`` on ``/mcp/fleet-tools``, raw
+2026-07-28 requests): ``mcp sync`` is ``tools/call`` from a client that does not declare
+the tasks extension (the MCP baseline); ``mcp task`` the same call declaring
+``io.modelcontextprotocol/tasks``, until its ``CreateTaskResult``; ``mcp task e2e``
+until a ``tasks/get`` (tight loop) answers ``completed``.
+
     .venv/bin/python bench/async_overhead.py [--mode worker|eager|both] [--requests 300]
         [--warmup 30] [--broker redis://127.0.0.1:6379/0]
 """
@@ -25,6 +31,7 @@ In eager mode (no broker, the embedded default) the job runs inside the request,
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -43,6 +50,8 @@ if str(ROOT) not in sys.path:  # run as a script: bench/ is on the path, the pro
 from bench._processes import Workspace, free_port, manage, wait_ready  # noqa: E402
 
 ASYNC = {"Prefer": "respond-async"}
+MODERN = "2026-07-28"
+TASKS = "io.modelcontextprotocol/tasks"
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -103,15 +112,71 @@ def measure(base: str, path: str, requests: int, warmup: int) -> dict[str, list[
     return {label: sorted(values) for label, values in timings.items()}
 
 
-def report(mode: str, timings: dict[str, list[float]]) -> None:
-    print(f"\n{mode}: {len(timings['sync'])} requests per path (ms)")
-    print(f"{'path':<12} {'median':>8} {'p99':>8} {'mean':>8} {'x sync':>8}")
-    baseline = statistics.median(timings["sync"])
+def mcp(client: httpx.Client, url: str, method: str, params: dict, declare: bool) -> dict:
+    """One raw 2026-07-28 request; its result (exits on an error)."""
+    capabilities = {"extensions": {TASKS: {}}} if declare else {}
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": capabilities,
+    }
+    headers = {
+        "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": MODERN,
+        "mcp-method": method,
+        "mcp-name": params.get("name") or params.get("taskId") or "",
+    }
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": {**params, "_meta": meta}}
+    response = client.post(url, json=body, headers=headers)
+    text = response.text
+    if response.headers.get("content-type", "").startswith("text/event-stream"):
+        text = [line[5:] for line in text.splitlines() if line.startswith("data:")][-1]
+    answer = json.loads(text)
+    if "result" not in answer or answer["result"].get("isError"):
+        sys.exit(f"{method}: {response.status_code} {response.text[:300]}")
+    return answer["result"]
+
+
+def measure_mcp(url: str, imo: str, requests: int, warmup: int) -> dict[str, list[float]]:
+    """Latencies in ms: a synchronous tools/call, its task handle, and the task completed."""
+    timings: dict[str, list[float]] = {"mcp sync": [], "mcp task": [], "mcp task e2e": []}
+    call = {"name": "get-ship", "arguments": {"imo": imo}}
+    with httpx.Client(timeout=30) as client:
+        for index in range(warmup + requests):
+            start = time.perf_counter()
+            result = mcp(client, url, "tools/call", call, declare=False)
+            sync_ms = (time.perf_counter() - start) * 1000
+            if result.get("resultType") == "task":
+                sys.exit("a client that did not declare the extension got a task")
+
+            start = time.perf_counter()
+            task = mcp(client, url, "tools/call", call, declare=True)
+            task_ms = (time.perf_counter() - start) * 1000
+            if task.get("resultType") != "task":
+                sys.exit(f"no task for a declaring client: {task}")
+            while task["status"] == "working":
+                task = mcp(client, url, "tasks/get", {"taskId": task["taskId"]}, declare=True)
+            if task["status"] != "completed":
+                sys.exit(f"task {task['taskId']} {task['status']}")
+            if task["result"]["structuredContent"] != result["structuredContent"]:
+                sys.exit(f"task result {task['result']} differs from the call's {result}")
+            end_ms = (time.perf_counter() - start) * 1000
+            if index >= warmup:
+                timings["mcp sync"].append(sync_ms)
+                timings["mcp task"].append(task_ms)
+                timings["mcp task e2e"].append(end_ms)
+    return {label: sorted(values) for label, values in timings.items()}
+
+
+def report(mode: str, timings: dict[str, list[float]], base: str = "sync") -> None:
+    print(f"\n{mode}: {len(timings[base])} requests per path (ms)")
+    print(f"{'path':<14} {'median':>8} {'p99':>8} {'mean':>8} {'x ' + base:>10}")
+    baseline = statistics.median(timings[base])
     for label, values in timings.items():
         median = statistics.median(values)
         print(
-            f"{label:<12} {median:>8.2f} {percentile(values, 99):>8.2f} "
-            f"{statistics.fmean(values):>8.2f} {median / baseline:>8.2f}"
+            f"{label:<14} {median:>8.2f} {percentile(values, 99):>8.2f} "
+            f"{statistics.fmean(values):>8.2f} {median / baseline:>10.2f}"
         )
 
 
@@ -124,7 +189,7 @@ def run_mode(mode: str, args: argparse.Namespace) -> None:
             CELERY_BROKER_URL=args.broker,
             CELERY_TASK_DEFAULT_QUEUE=f"bench-{uuid.uuid4().hex[:8]}",
         )
-    upstream_port, registry_port = free_port(), free_port()
+    upstream_port, registry_port, mcp_port = free_port(), free_port(), free_port()
     with Workspace(f"bench-async-{mode}-", **environment) as workspace:
         env = workspace.env
         document = workspace.fleet_document(upstream_port)
@@ -132,8 +197,11 @@ def run_mode(mode: str, args: argparse.Namespace) -> None:
         manage(env, "import_capability", str(document))
         upstream = workspace.start_upstream(upstream_port)
         registry = workspace.start_gunicorn(registry_port, "gthread", 8)
+        command = [sys.executable, "manage.py", "run_mcp_server", "--transport", "http"]
+        server = workspace.spawn("mcp", [*command, "--host", "127.0.0.1", "--port", str(mcp_port)])
         wait_ready(f"http://127.0.0.1:{upstream_port}/ships", upstream, workspace.log("upstream"))
         wait_ready(f"http://127.0.0.1:{registry_port}/rest/", registry, workspace.log("gunicorn"))
+        wait_ready(f"http://127.0.0.1:{mcp_port}/mcp/", server, workspace.log("mcp"))
         if mode == "worker":
             command = [sys.executable, "-m", "celery", "-A", "registry", "worker"]
             command += ["--concurrency", str(args.concurrency), "--without-mingle"]
@@ -148,6 +216,11 @@ def run_mode(mode: str, args: argparse.Namespace) -> None:
         report(f"{mode} ({how})", timings)
         added = statistics.median(timings["202"]) - statistics.median(timings["sync"])
         print(f"202 - sync (median): {added:+.2f} ms")
+        url = f"http://127.0.0.1:{mcp_port}/mcp/fleet-tools"
+        timings = measure_mcp(url, args.imo, args.requests, args.warmup)
+        report(f"{mode} MCP tools/call get-ship, 2026-07-28", timings, "mcp sync")
+        added = statistics.median(timings["mcp task"]) - statistics.median(timings["mcp sync"])
+        print(f"task handle - sync call (median): {added:+.2f} ms")
 
 
 def main() -> None:
