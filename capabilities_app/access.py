@@ -85,3 +85,25 @@ def check(
         f"this expose asks for {kind!r} authentication, which the registry does not verify; "
         "it refuses every caller rather than serve one unauthenticated"
     )
+
+
+def credential(
+    authentication: dict[str, Any] | None,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+) -> str:
+    """What tells callers of an expose apart: the credential it authenticates them with.
+
+    An API key (from its header or query parameter) for an ``apikey`` expose, otherwise
+    the ``Authorization`` header; ``''`` for a caller that sends none. Callers are only
+    ever compared by a hash of this (async jobs, MCP tasks); it is never stored.
+    ``headers`` are keyed in lower case.
+    """
+    authorization = headers.get("authorization", "")
+    if authentication and authentication.get("type") == "apikey":
+        key = authentication.get("key")
+        if isinstance(key, str) and key and "{{" not in key:
+            placement = authentication.get("placement") or "header"
+            given = query.get(key, "") if placement == "query" else headers.get(key.lower(), "")
+            return f"apikey {given}" if given else authorization
+    return authorization

@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import logging
 import random
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
@@ -39,7 +41,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import runtime
+from . import access, runtime
 from .api.problems import problem
 from .catalog import Operation, get_catalog
 from .exceptions import RegistryError
@@ -416,14 +418,39 @@ def _record(job: Job, outcome: runtime.Outcome) -> None:
 # --------------------------------------------------------------------------- reading
 
 
-def get_job(job_id, caller: str) -> Job:
-    """The caller's job; :class:`JobNotFound` for another caller's, an unknown or expired one."""
+def authentication_of(kind: str, namespace: str) -> dict[str, Any] | None:
+    """The ``authentication`` of the expose a job was called through (None: open or gone)."""
+    catalog = get_catalog()
+    if kind == Job.Kind.TOOL:
+        served = catalog.mcp.get(namespace)
+        return served.authentication if served is not None else None
+    for route in catalog.routes.get(namespace, ()):
+        return route.authentication
+    return None
+
+
+def caller_from(kind: str, namespace: str, headers: Mapping[str, str], query) -> str:
+    """The caller of a request to an expose, as jobs store it (``headers`` in lower case)."""
+    authentication = authentication_of(kind, namespace)
+    return caller_of(access.credential(authentication, headers, query))
+
+
+def get_job(job_id, headers: Mapping[str, str], query) -> Job:
+    """The caller's job; :class:`JobNotFound` for another caller's, an unknown or expired one.
+
+    The caller is identified as at submission: by the credential the job's expose
+    authenticates with (an API key), else by ``Authorization``; ``headers`` in lower case.
+    """
     try:
         job_id = uuid.UUID(str(job_id))
     except ValueError:
         job = None
     else:
-        job = Job.objects.filter(pk=job_id, caller=caller, created_at__gte=expires_before()).first()
+        job = Job.objects.filter(pk=job_id, created_at__gte=expires_before()).first()
+    if job is not None:
+        caller = caller_from(job.kind, job.namespace, headers, query)
+        if not hmac.compare_digest(job.caller, caller):
+            job = None
     if job is None:
         raise JobNotFound(f"no job {job_id} for this caller (unknown, expired or not yours)")
     return job
@@ -438,9 +465,9 @@ def cancel_queued(queryset) -> int:
     )
 
 
-def cancel(job_id, caller: str) -> Job:
+def cancel(job_id, headers: Mapping[str, str], query) -> Job:
     with transaction.atomic():
-        job = get_job(job_id, caller)
+        job = get_job(job_id, headers, query)
         if not cancel_queued(Job.objects.filter(pk=job.pk)):
             raise JobNotCancellable(
                 f"job {job_id} is {job.status}; only a queued job can be cancelled"

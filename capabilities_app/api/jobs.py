@@ -1,7 +1,8 @@
 """The jobs API: ``/api/jobs/<id>`` to read a job, and ``DELETE`` to cancel a queued one.
 
-Only the caller that created a job can see it: the job keeps a hash of the caller's
-``Authorization`` (the client key, once client keys exist); a job created without one
+Only the caller that created a job can see it: the job keeps a hash of the credential
+its expose authenticated the caller with (an API key for an ``apikey`` expose, else
+``Authorization``; the client key, once client keys exist); a job created without one
 is readable by whoever holds its id (a random UUID). Another caller's, an unknown or
 an expired job is 404 alike.
 """
@@ -26,8 +27,9 @@ def job_response(job: Job, status: int = 200) -> HttpResponse:
     return response
 
 
-def caller(request: Request) -> str:
-    return jobs.caller_of(request.headers.get("Authorization"))
+def credentials(request: Request) -> tuple[dict[str, str], object]:
+    """The request's headers (lower case) and query, where a caller's credential is."""
+    return {k.lower(): v for k, v in request.headers.items()}, request._request.GET
 
 
 class JobView(APIView):
@@ -35,7 +37,7 @@ class JobView(APIView):
     permission_classes = ()
 
     def get(self, request: Request, job_id) -> HttpResponse:
-        return job_response(jobs.get_job(job_id, caller(request)))
+        return job_response(jobs.get_job(job_id, *credentials(request)))
 
     def delete(self, request: Request, job_id) -> HttpResponse:
-        return job_response(jobs.cancel(job_id, caller(request)))
+        return job_response(jobs.cancel(job_id, *credentials(request)))

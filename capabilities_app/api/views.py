@@ -160,7 +160,13 @@ class RestSurfaceView(APIView):
                     body=caller.raw_body,
                     content_type=request.content_type or "",
                 ),
-                caller=jobs.caller_of(request.headers.get("Authorization")),
+                caller=jobs.caller_of(
+                    access.credential(
+                        route.authentication,
+                        {k.lower(): v for k, v in request.headers.items()},
+                        request._request.GET,
+                    )
+                ),
                 idempotency_key=request.headers.get("Idempotency-Key", ""),
             )
         )

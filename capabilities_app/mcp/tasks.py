@@ -11,8 +11,9 @@ The task's ``result`` is exactly the ``CallToolResult`` the synchronous call ret
 an upstream error status, or a registry refusal, is a completed task whose result has
 ``isError``; ``failed`` is kept for JSON-RPC errors (the tool is no longer served).
 
-Only the caller that created a task can read it: the caller is the hash of the HTTP
-``Authorization`` header, as for REST jobs. Arguments are checked before any task is
+Only the caller that created a task can read it: as for REST jobs, the caller is the
+hash of the credential the expose authenticates with (its API key, else the HTTP
+``Authorization`` header). Arguments are checked before any task is
 created. The SDK (2.3) delivers extension result shapes only on 2026-07-28 connections
 and sieves them out of 2025-11-25 ones, so tasks exist only there; ``REGISTRY_MCP_TASKS
 = off`` turns them off.
@@ -61,10 +62,13 @@ def wanted(ctx: Any) -> bool:
     return enabled() and ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and declared(ctx)
 
 
-def caller(ctx: Any) -> str:
+def credentials(ctx: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """The HTTP request's headers (lower case) and query; nothing over stdio."""
     request = getattr(ctx, "request", None)
-    headers = getattr(request, "headers", None)
-    return jobs.caller_of(headers.get("authorization") if headers is not None else None)
+    if request is None:
+        return {}, {}
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    return headers, dict(request.query_params)
 
 
 def task_of(job: Job) -> dict[str, Any]:
@@ -109,17 +113,18 @@ def task_of(job: Job) -> dict[str, Any]:
 
 async def create(ctx: Any, namespace: str, operation: Operation, arguments: dict) -> dict:
     """Run the call as a job; the ``CreateTaskResult`` (returned once the job is stored)."""
-    submission = jobs.Submission(
-        kind=Job.Kind.TOOL,
-        namespace=namespace,
-        target=operation.name,
-        method="",
-        capability=operation.capability,
-        params={"arguments": arguments},
-        caller=caller(ctx),
-    )
+    headers, query = credentials(ctx)
 
-    def submit() -> dict:
+    def submit() -> dict:  # in a worker thread: the catalog and the job table are sync
+        submission = jobs.Submission(
+            kind=Job.Kind.TOOL,
+            namespace=namespace,
+            target=operation.name,
+            method="",
+            capability=operation.capability,
+            params={"arguments": arguments},
+            caller=jobs.caller_from(Job.Kind.TOOL, namespace, headers, query),
+        )
         try:
             job, _created = jobs.submit(submission)
         except jobs.QueueUnavailable as error:
@@ -140,9 +145,9 @@ def _require(ctx: Any) -> None:
         )
 
 
-def _job(namespace: str, task_id: str, caller_hash: str) -> Job:
+def _job(namespace: str, task_id: str, request: tuple) -> Job:
     try:
-        job = jobs.get_job(task_id, caller_hash)
+        job = jobs.get_job(task_id, *request)
     except jobs.JobNotFound:
         job = None
     if job is None or job.kind != Job.Kind.TOOL or job.namespace != namespace:
@@ -155,14 +160,14 @@ def handlers(namespace: str) -> dict[str, tuple[type, Any]]:
 
     async def get(ctx: Any, params: TaskParams) -> dict:
         _require(ctx)
-        job = await anyio.to_thread.run_sync(_job, namespace, params.task_id, caller(ctx))
+        job = await anyio.to_thread.run_sync(_job, namespace, params.task_id, credentials(ctx))
         return task_of(job)
 
     async def cancel(ctx: Any, params: TaskParams) -> dict:
         _require(ctx)
 
         def run() -> None:
-            job = _job(namespace, params.task_id, caller(ctx))
+            job = _job(namespace, params.task_id, credentials(ctx))
             # Cooperative (the spec): a queued job is cancelled, a running one finishes.
             jobs.cancel_queued(Job.objects.filter(pk=job.pk))
 
@@ -172,7 +177,7 @@ def handlers(namespace: str) -> dict[str, tuple[type, Any]]:
     async def update(ctx: Any, params: UpdateTaskParams) -> dict:
         _require(ctx)
         # Registry tools never ask for input: any response is for no outstanding request.
-        await anyio.to_thread.run_sync(_job, namespace, params.task_id, caller(ctx))
+        await anyio.to_thread.run_sync(_job, namespace, params.task_id, credentials(ctx))
         return {}
 
     return {

@@ -117,3 +117,45 @@ def test_a_missing_expected_secret_is_503_not_open(api, upstream, monkeypatch):
     response = api.get("/rest/guarded/things", headers={"authorization": "Bearer "})
     assert response.status_code == 503
     assert upstream.received == []
+
+
+class TestJobsOfAGuardedExpose:
+    """An async job is read with the credential the expose authenticated its caller with."""
+
+    @pytest.mark.parametrize(
+        ("placement", "sent"),
+        [
+            ("header", lambda key: ({"x-caller-key": key}, "")),
+            ("query", lambda key: ({}, f"?X-Caller-Key={key}")),
+        ],
+    )
+    def test_only_the_api_key_holder_reads_the_job(self, api, upstream, placement, sent):
+        load(
+            document(
+                f"{{type: apikey, key: X-Caller-Key, value: '{{{{CALLER_KEY}}}}', "
+                f"placement: {placement}}}"
+            ),
+            base_uri=upstream.url,
+        )
+        headers, query = sent(KEY)
+        accepted = api.get(
+            "/rest/guarded/things" + query, headers={**headers, "prefer": "respond-async"}
+        )
+        assert accepted.status_code == 202, accepted.content
+        location = accepted["Location"]
+
+        assert api.get(location).status_code == 404  # no key: not the caller
+        other_headers, other_query = sent("someone-else")
+        assert api.get(location + other_query, headers=other_headers).status_code == 404
+        response = api.get(location + query, headers=headers)
+        assert response.status_code == 200
+        assert response.json()["id"] == accepted.json()["id"]
+
+    def test_a_bearer_job_needs_the_same_token(self, api, upstream):
+        load(document("{type: bearer, token: '{{CALLER_KEY}}'}"), base_uri=upstream.url)
+        bearer = {"authorization": f"Bearer {KEY}"}
+        accepted = api.get("/rest/guarded/things", headers={**bearer, "prefer": "respond-async"})
+        assert accepted.status_code == 202
+
+        assert api.get(accepted["Location"]).status_code == 404
+        assert api.get(accepted["Location"], headers=bearer).status_code == 200
