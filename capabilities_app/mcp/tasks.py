@@ -26,6 +26,7 @@ from typing import Any
 import anyio
 import mcp_types as types
 from django.conf import settings
+from mcp.server.mcpserver import require_client_extension
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
@@ -35,7 +36,6 @@ from ..models import Job
 from .results import refusal, tool_result, wire
 
 EXTENSION = "io.modelcontextprotocol/tasks"
-MISSING_CAPABILITY = -32021
 
 
 class TaskParams(types.RequestParams):
@@ -135,14 +135,10 @@ async def create(ctx: Any, namespace: str, operation: Operation, arguments: dict
 
 
 def _require(ctx: Any) -> None:
+    """Tasks methods exist on 2026-07-28 only, for clients that declare the extension."""
     if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS or not enabled():
         raise MCPError(code=types.METHOD_NOT_FOUND, message="Method not found", data=ctx.method)
-    if not declared(ctx):
-        raise MCPError(
-            code=MISSING_CAPABILITY,
-            message="Missing required client capability",
-            data={"requiredCapabilities": {"extensions": {EXTENSION: {}}}},
-        )
+    require_client_extension(ctx, EXTENSION)  # -32021 with requiredCapabilities
 
 
 def _job(namespace: str, task_id: str, request: tuple) -> Job:
