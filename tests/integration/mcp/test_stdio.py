@@ -47,6 +47,36 @@ def test_tools_and_a_call_over_stdio(registry, mcp_upstream, mode):
     assert json.loads(result.content[0].text)["path"] == "/api/billing/acc-7/details"
 
 
+def test_a_declaring_client_gets_a_task_over_stdio(registry, mcp_upstream):
+    """MCP tasks (2026-07-28 extension) over stdio: the call becomes a job (eager here)."""
+    from tests.support.mcp_tasks import TasksExtension
+
+    tasks = TasksExtension()
+
+    async def use():
+        params = server(registry, "prefect-account-billing-mcp")
+        async with Client(params, mode="2026-07-28", extensions=[tasks]) as client:
+            return await client.call_tool("get-billing-details", {"account_id": "acc-9"})
+
+    before = len(mcp_upstream.received)
+    result = run(use())
+    (created,) = tasks.created
+    assert created.status == "completed"  # no broker: the job ran during the call
+    assert result.is_error is False
+    assert json.loads(result.content[0].text)["path"] == "/api/billing/acc-9/details"
+    (received,) = mcp_upstream.received[before:]
+    assert received.path == "/api/billing/acc-9/details"
+    kind = registry.manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from capabilities_app.models import Job; "
+        f"print(Job.objects.get(pk='{created.task_id}').kind)",
+    ).stdout.strip()
+    assert kind == "tool"
+
+
 def test_stdout_carries_json_rpc_only(registry):
     """Everything the server writes on stdout is one JSON-RPC message per line."""
     request = {
