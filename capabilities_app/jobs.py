@@ -424,9 +424,8 @@ def authentication_of(kind: str, namespace: str) -> dict[str, Any] | None:
     if kind == Job.Kind.TOOL:
         served = catalog.mcp.get(namespace)
         return served.authentication if served is not None else None
-    for route in catalog.routes.get(namespace, ()):
-        return route.authentication
-    return None
+    routes = catalog.routes.get(namespace)  # one expose: its routes share its authentication
+    return routes[0].authentication if routes else None
 
 
 def caller_from(kind: str, namespace: str, headers: Mapping[str, str], query) -> str:
