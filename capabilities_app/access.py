@@ -44,8 +44,9 @@ def check(
 ) -> None:
     """Raise :class:`NotAuthenticated` unless the request carries the expose's credential.
 
-    ``headers`` are keyed in lower case. A secret the document binds but the process
-    lacks raises ``SecretMissing`` (503), never lets the caller in.
+    ``headers`` are read by lower-case name (keyed so, or case-insensitive). A secret
+    the document binds but the process lacks raises ``SecretMissing`` (503), never lets
+    the caller in.
     """
     if not authentication:
         return
@@ -97,7 +98,7 @@ def credential(
     An API key (from its header or query parameter) for an ``apikey`` expose, otherwise
     the ``Authorization`` header; ``''`` for a caller that sends none. Callers are only
     ever compared by a hash of this (async jobs, MCP tasks); it is never stored.
-    ``headers`` are keyed in lower case.
+    ``headers`` are read by lower-case name (keyed so, or case-insensitive).
     """
     authorization = headers.get("authorization", "")
     if authentication and authentication.get("type") == "apikey":

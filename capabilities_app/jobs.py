@@ -429,7 +429,7 @@ def authentication_of(kind: str, namespace: str) -> dict[str, Any] | None:
 
 
 def caller_from(kind: str, namespace: str, headers: Mapping[str, str], query) -> str:
-    """The caller of a request to an expose, as jobs store it (``headers`` in lower case)."""
+    """The caller of a request to an expose, as jobs store it (see ``access.credential``)."""
     authentication = authentication_of(kind, namespace)
     return caller_of(access.credential(authentication, headers, query))
 
@@ -438,7 +438,7 @@ def get_job(job_id, headers: Mapping[str, str], query) -> Job:
     """The caller's job; :class:`JobNotFound` for another caller's, an unknown or expired one.
 
     The caller is identified as at submission: by the credential the job's expose
-    authenticates with (an API key), else by ``Authorization``; ``headers`` in lower case.
+    authenticates with (an API key), else by ``Authorization``.
     """
     try:
         job_id = uuid.UUID(str(job_id))

@@ -10,6 +10,7 @@ an expired job is 404 alike.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from django.http import HttpResponse
 from rest_framework.request import Request
@@ -27,9 +28,9 @@ def job_response(job: Job, status: int = 200) -> HttpResponse:
     return response
 
 
-def credentials(request: Request) -> tuple[dict[str, str], object]:
-    """The request's headers (lower case) and query, where a caller's credential is."""
-    return {k.lower(): v for k, v in request.headers.items()}, request._request.GET
+def credentials(request: Request) -> tuple[Mapping[str, str], Mapping[str, str]]:
+    """The request's headers (case-insensitive) and query, where a caller's credential is."""
+    return request.headers, request._request.GET
 
 
 class JobView(APIView):

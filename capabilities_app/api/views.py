@@ -116,7 +116,7 @@ class RestSurfaceView(APIView):
             access.check(
                 route.authentication,
                 route.context.binds,
-                {k.lower(): v for k, v in request.headers.items()},
+                request.headers,  # case-insensitive
                 request._request.GET,
             )
         operation = route.operation(method)
@@ -161,11 +161,7 @@ class RestSurfaceView(APIView):
                     content_type=request.content_type or "",
                 ),
                 caller=jobs.caller_of(
-                    access.credential(
-                        route.authentication,
-                        {k.lower(): v for k, v in request.headers.items()},
-                        request._request.GET,
-                    )
+                    access.credential(route.authentication, request.headers, request._request.GET)
                 ),
                 idempotency_key=request.headers.get("Idempotency-Key", ""),
             )

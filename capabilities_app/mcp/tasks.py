@@ -21,6 +21,7 @@ and sieves them out of 2025-11-25 ones, so tasks exist only there; ``REGISTRY_MC
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import anyio
@@ -62,13 +63,12 @@ def wanted(ctx: Any) -> bool:
     return enabled() and ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and declared(ctx)
 
 
-def credentials(ctx: Any) -> tuple[dict[str, str], dict[str, str]]:
-    """The HTTP request's headers (lower case) and query; nothing over stdio."""
+def credentials(ctx: Any) -> tuple[Mapping[str, str], Mapping[str, str]]:
+    """The HTTP request's headers (case-insensitive) and query; nothing over stdio."""
     request = getattr(ctx, "request", None)
     if request is None:
         return {}, {}
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    return headers, dict(request.query_params)
+    return request.headers, request.query_params
 
 
 def task_of(job: Job) -> dict[str, Any]:
