@@ -42,6 +42,7 @@ class TestInputSchemas:
             "type": "object",
             "properties": {"imo": {"type": "string", "description": "IMO number of the ship"}},
             "required": ["imo"],
+            "additionalProperties": False,
         }
 
     def test_derived_from_with_references_and_consumed_parameters(self):
@@ -51,6 +52,7 @@ class TestInputSchemas:
             "type": "object",
             "properties": {"account_id": {"type": "string"}, "body": {"type": "object"}},
             "required": ["account_id"],  # the seed marks this body optional
+            "additionalProperties": False,
         }
         subscribe = schemas.input_schema(tool("prefect-account-billing-mcp", "get-checkout-link"))
         assert subscribe["required"] == ["account_id", "body"]
@@ -59,7 +61,7 @@ class TestInputSchemas:
         load(FRAMEWORK / "mcp-resources-prompts-capability.yaml")
         schema = schemas.input_schema(tool("test-mcp-resources-prompts", "query-database"))
         # with: {datasource_id: literal}; the consumed path variable is provided, nothing is asked.
-        assert schema == {"type": "object", "properties": {}}
+        assert schema == {"type": "object", "properties": {}, "additionalProperties": False}
 
 
 class TestAnnotations:

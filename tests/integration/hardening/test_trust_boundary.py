@@ -9,7 +9,7 @@ attacker's). The same over MCP is in ``test_trust_boundary_mcp.py``.
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 import pytest
 
@@ -183,9 +183,7 @@ DOT_SEGMENTS = ["..", ".", "%2e%2e", "%2E.", "%2e"]
 
 
 @pytest.mark.parametrize("raw", DOT_SEGMENTS)
-def test_a_dot_segment_as_a_rest_path_value_is_400_before_any_upstream_request(
-    api, upstream, raw
-):
+def test_a_dot_segment_as_a_rest_path_value_is_400_before_any_upstream_request(api, upstream, raw):
     """Issue 9 point 5: ``/users/../files`` (raw or ``%2e%2e``) never leaves the declared path."""
     load(PATHS_DOCUMENT, base_uri=upstream.url, name="paths")
     path = f"/rest/paths/users/{raw}/files"
@@ -231,7 +229,7 @@ def test_a_single_brace_base_uri_placeholder_is_never_filled_by_the_caller(api, 
     problem = response.json()
     assert problem["code"] == "upstream_not_configured"
     assert "x" in problem["detail"].split("needs", 1)[1]
-    assert "admin" not in problem["detail"] and "inj" not in problem["detail"]
+    assert value not in problem["detail"] and unquote(value) not in problem["detail"]
     assert upstream.received == []
 
 
@@ -272,7 +270,9 @@ capability:
       operations:
       - name: create-xml
         method: POST
-        body: {type: xml, data: '<user name="{{name}}"><name>{{name}}</name><role>user</role></user>'}
+        body:
+          type: xml
+          data: '<user name="{{name}}"><name>{{name}}</name><role>user</role></user>'
     - name: users-form
       path: /users.form
       operations:
@@ -341,9 +341,7 @@ def test_a_caller_value_inside_a_json_string_stays_that_string(api, upstream, bo
         ("1}", "1}"),
     ],
 )
-def test_a_caller_value_outside_quotes_is_exactly_one_json_value(
-    api, upstream, bodies, age, sent
-):
+def test_a_caller_value_outside_quotes_is_exactly_one_json_value(api, upstream, bodies, age, sent):
     """Issue 9 point 6: ``"age": {{age}}`` takes one JSON value, never more members."""
     response = post_json(api, "/rest/bodies/json", {"name": "m", "age": age})
     assert response.status_code == 200, response.content
@@ -359,7 +357,7 @@ def test_a_caller_value_in_an_xml_body_is_text(api, upstream, bodies):
     assert response.status_code == 200, response.content
     received = upstream.only()
     assert received.header("content-type") == "application/xml"
-    root = ElementTree.fromstring(received.body)
+    root = ElementTree.fromstring(received.body)  # noqa: S314 - what the registry sent
     assert root.attrib == {"name": name}
     assert root.find("name").text == name
     assert [e.text for e in root.findall("role")] == ["user"]
@@ -388,7 +386,6 @@ def test_a_text_body_inserts_the_value_as_it_is(api, upstream, bodies):
 def test_a_caller_value_in_a_cookie_is_one_cookie(api, upstream, bodies, value):
     """Issue 9 point 6: ``a; admin=1`` sent as a cookie parameter never adds an ``admin`` cookie."""
     from http.cookies import SimpleCookie
-    from urllib.parse import unquote
 
     response = api.get("/rest/bodies/session", {"session": value})
     assert response.status_code == 200, response.content
@@ -509,7 +506,7 @@ def raw_upstream():
 def test_a_forward_sends_exactly_one_credential_header_the_registrys(
     api, raw_upstream, monkeypatch, authentication, trusted, header, expected
 ):
-    """Issue 9 point 13: a trusted caller ``Authorization`` is dropped when consumes authenticates."""
+    """Issue 9 point 13: the caller's trusted credential header gives way to the registry's."""
     monkeypatch.setenv("TB_FWD_TOKEN", SECRET)
     load(forward_document(authentication, trusted), base_uri=raw_upstream.url, name="forward")
     response = api.get(

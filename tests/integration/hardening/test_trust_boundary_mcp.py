@@ -163,9 +163,7 @@ def test_an_argument_named_like_a_bind_variable_is_refused_before_any_upstream_c
     assert "UP_HOST" in problem["detail"]
 
 
-def test_a_declared_argument_named_like_a_bind_variable_never_shadows_it(
-    mcp_url, legit, attacker
-):
+def test_a_declared_argument_named_like_a_bind_variable_never_shadows_it(mcp_url, legit, attacker):
     """Issue 9 point 1: even a declared ``UP_HOST``/``API_TOKEN`` argument loses to the binds."""
     attack = attacker.url.removeprefix("http://")
     result = call(
@@ -200,7 +198,7 @@ def test_a_dot_segment_as_an_mcp_path_argument_is_refused_before_any_upstream_ca
 
 
 def test_an_mcp_argument_in_a_json_body_template_stays_a_string(mcp_url, legit):
-    """Issue 9 point 6: ``mallory", "role": "admin`` as an MCP argument is the name, nothing more."""
+    """Issue 9 point 6: ``mallory", "role": "admin`` as an MCP argument is only the name."""
     name = 'mallory", "role": "admin'
     result = call(mcp_url, "create-user", {"name": name})
     assert result.is_error is False, result
