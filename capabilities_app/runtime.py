@@ -431,7 +431,11 @@ def build_request(
             if param.required or param.location == "path":
                 missing.append(f"{param.name} ({param.location})")
             continue
-        _place(placed, param.location, param.name, value, trusted=trusted)
+        try:
+            _place(placed, param.location, param.name, value, trusted=trusted)
+        except InvalidParameter:
+            _blame_the_configuration(target, param, binds)
+            raise
     for variable in target.path.variables:
         if variable in placed.url_values:
             continue
@@ -480,6 +484,21 @@ def _check_header(name: str, value: str) -> None:
         raise InvalidParameter(
             f"header parameter {name!r} has a value that cannot be sent: it contains a line "
             "break, another control character or non-ASCII text"
+        )
+
+
+def _blame_the_configuration(target: UpstreamOperation, param: Any, binds: Binds) -> None:
+    """503, not the caller's 400, when a header value is unsendable without any caller value.
+
+    Only on that error path: the parameter's template is rendered over the binds alone.
+    """
+    if param.location != "header" or not has_tags(param.value):
+        return
+    if _HEADER_UNSAFE.search(_text(render_value(param.value, (), binds))):
+        raise UpstreamNotConfigured(
+            f"header parameter {param.name!r} of consumes {target.upstream.namespace!r} "
+            "renders a bind variable's value that cannot be sent as a header (a line break, "
+            "a control character or non-ASCII text); check the bind variable's value"
         )
 
 

@@ -9,6 +9,7 @@ attacker's). The same over MCP is in ``test_trust_boundary_mcp.py``.
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import parse_qs, unquote
 
 import pytest
@@ -538,3 +539,86 @@ def test_a_forward_with_a_query_apikey_sends_exactly_one_key(api, raw_upstream, 
     assert response.status_code == 200, response.content
     (received,) = raw_upstream.received
     assert parse_qs(received.target.split("?", 1)[1]) == {"page": ["2"], "api_key": [SECRET]}
+
+
+@pytest.mark.parametrize("value", ["a\r\nX-Injected: yes-9d3", "Ålesund-yes-9d3"])
+def test_a_caller_idempotency_key_that_cannot_be_a_header_is_400(api, upstream, value):
+    """Issue 9 point 12: the ``Idempotency-Key`` passed upstream is checked like a parameter."""
+    load(HEADERS_DOCUMENT, base_uri=upstream.url, name="headers")
+    response = api.get("/rest/hdr/things", headers={"Idempotency-Key": value})
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid_parameter"
+    assert "yes-9d3" not in response.content.decode()
+    assert upstream.received == []
+
+
+def test_a_non_ascii_header_value_is_400_not_a_server_error(api, upstream):
+    """Issue 9 point 12: a value httpx cannot encode as a header is the caller's 400."""
+    load(HEADERS_DOCUMENT, base_uri=upstream.url, name="headers")
+    response = post_json(api, "/rest/hdr/things", {"trace": "Ålesund-yes-9d3"})
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid_parameter"
+    assert "yes-9d3" not in response.content.decode()
+    assert upstream.received == []
+
+
+@pytest.mark.parametrize("where", ["header parameters", "authentication only"])
+def test_a_bound_secret_that_cannot_be_a_header_is_503_and_never_echoed(
+    api, upstream, monkeypatch, where
+):
+    """Issue 9 point 12: a secret with a line break (a file's last newline) is not shown."""
+    monkeypatch.setenv("TB_UP_HOST", host_of(upstream))
+    monkeypatch.setenv("TB_API_TOKEN", SECRET + "\n")
+    document = BINDS_DOCUMENT
+    if where == "authentication only":
+        document = re.sub(r"(?m)^.*value: '.*API_TOKEN}}'}\n", "", document)
+        assert document.count("API_TOKEN}}") == 2  # the bearer token and the POST body
+    load(document, name="trust-boundary")
+    response = api.get("/rest/tb/things")
+    assert response.status_code == 503, response.content
+    assert response.json()["code"] == "upstream_not_configured"
+    assert SECRET not in response.content.decode()
+    assert upstream.received == []
+
+
+CALLER_AUTHORIZATION_DOCUMENT = """
+naftiko: 1.0.0-alpha2
+info: {label: Two credentials, description: A caller header named like the credential.}
+binds:
+- namespace: env
+  keys: {API_TOKEN: TB_API_TOKEN}
+capability:
+  consumes:
+  - type: http
+    namespace: up
+    baseUri: https://up.example
+    authentication: {type: bearer, token: '{{API_TOKEN}}'}
+    resources:
+    - name: things
+      path: /things
+      operations:
+      - name: list
+        method: GET
+        inputParameters:
+        - {name: Authorization, in: header}
+  exposes:
+  - type: rest
+    namespace: two
+    port: 8080
+    resources:
+    - path: /things
+      operations:
+      - {method: GET, call: up.list, with: {Authorization: rest.auth}}
+"""
+
+
+def test_a_header_parameter_named_like_the_credential_gives_way_to_it(
+    api, raw_upstream, monkeypatch
+):
+    """Issue 9 point 13: the registry's credential wins over a caller's same-named header."""
+    monkeypatch.setenv("TB_API_TOKEN", SECRET)
+    load(CALLER_AUTHORIZATION_DOCUMENT, base_uri=raw_upstream.url, name="two")
+    response = api.get("/rest/two/things", {"auth": "Bearer caller-token"})
+    assert response.status_code == 200, response.content
+    (received,) = raw_upstream.received
+    assert received.all("Authorization") == [f"Bearer {SECRET}"]
