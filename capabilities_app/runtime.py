@@ -657,7 +657,7 @@ def _set_body(
         request.headers.append(("content-type", JSON))
 
 
-def credential_header(target: Upstream) -> str | None:
+def _credential_header(target: Upstream) -> str | None:
     """The header the consumes' authentication sends (lower case), if it sends one."""
     auth = target.authentication
     if not auth:
@@ -856,7 +856,7 @@ def forward(route: Route, remainder: str, method: str, caller: RestCaller, query
         url += "?" + query
     request = upstream.Request(method=method, url=url)
     trusted = {h.lower() for h in route.forward.trusted_headers} - HOP_BY_HOP
-    trusted.discard(credential_header(target))
+    trusted.discard(_credential_header(target))
     request.headers = []
     for name, value in caller.forwardable_headers().items():
         if name.lower() in trusted:

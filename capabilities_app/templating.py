@@ -150,6 +150,10 @@ class Binds:
     def namespaces(self) -> frozenset[str]:
         return self._namespaces
 
+    def variables(self) -> frozenset[str]:
+        """Every declared variable name, whatever its namespace."""
+        return self._variables
+
     def declares(self, variable: str) -> bool:
         return variable in self._variables
 
@@ -207,17 +211,18 @@ class _LazyContext(dict):
         super().__init__()
         self._layers = tuple(layers)
         self._binds = binds
+        self._namespaces = binds.namespaces() if binds is not None else frozenset()
+        self._variables = binds.variables() if binds is not None else frozenset()
 
     def _resolve(self, key: str) -> Any:
         if dict.__contains__(self, key):
             return dict.__getitem__(self, key)
-        binds = self._binds
         # The trust boundary (§4): a bind's name never reaches a layer, so no caller
         # value (a query parameter, a body field, an MCP argument) can stand in for it.
-        if binds is not None and key in binds.namespaces():
-            value: Any = _BindNamespace(binds, key)
-        elif binds is not None and binds.declares(key):
-            value = BindValue(binds.value(key))
+        if key in self._namespaces:
+            value: Any = _BindNamespace(self._binds, key)
+        elif key in self._variables:
+            value = BindValue(self._binds.value(key))
         else:
             value = MISSING
             for layer in self._layers:
