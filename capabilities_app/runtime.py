@@ -9,6 +9,12 @@ A caller is anything with ``lookup(name)``: :class:`RestCaller` reads an HTTP re
 :class:`ArgumentsCaller` a dict of tool arguments. Errors are registry errors
 (``exceptions``, ``upstream``, ``templating``), raised before any upstream request
 when they concern the caller's input or the configuration.
+
+The trust boundary (§4, ``docs/trust-boundary.md``): ``baseUri`` and authentication
+render over the bind variables alone; every template reads the binds before the
+``with`` values and the caller; a caller value is data wherever it lands (one
+percent-encoded path segment that is never ``.`` or ``..``, an encoded query value or
+cookie, a header value without control characters, escaped for the body's format).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, unquote_plus, urlencode
 
 from django.conf import settings
 
@@ -33,10 +39,28 @@ from .catalog import (
     normalise,
 )
 from .exceptions import RegistryError
-from .templating import MISSING, Binds, has_tags, mapping_layer, render, render_value, tag_names
+from .templating import (
+    MISSING,
+    Binds,
+    BindValue,
+    has_tags,
+    mapping_layer,
+    render,
+    render_body,
+    render_value,
+)
 
 JSON = "application/json"
-_SINGLE_BRACE = re.compile(r"\{([^{}]+)\}")
+# A baseUri placeholder: {{VAR}}, {{namespace.VAR}} or a single-brace {VAR}.
+_BASE_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}|\{\s*([^{}]*?)\s*\}")
+_USABLE_BASE = re.compile(r"^https?://[^/{}\s]+")
+# What a header value may hold: printable ASCII and tab. CR/LF would start a header of
+# the caller's choosing; other control characters and non-ASCII text cannot be sent.
+_HEADER_UNSAFE = re.compile(r"[^\t\x20-\x7e]")
+# RFC 6265 cookie-octets other than "%": a caller's ";", ",", space, quote, backslash
+# (and "%" itself) are percent-encoded, so a value can never start another cookie.
+_COOKIE_SAFE = "!#$&'()*+-./:<=>?@[]^_`{|}~"
+_PATH_SEPARATORS = re.compile(r"[/\\]")
 # Never sent upstream from the caller's request, unless a forward trusts them.
 HOP_BY_HOP = frozenset(
     {
@@ -393,10 +417,12 @@ def build_request(
     placed = _Placed()
     missing: list[str] = []
     for param in target.parameters:
+        trusted = False
         if param.value is not None:
-            value = (
-                render_value(param.value, layers, binds) if has_tags(param.value) else param.value
-            )
+            if has_tags(param.value):
+                value = render_value(param.value, layers, binds)
+            else:
+                value, trusted = param.value, True  # a literal of the document
         elif param.name in withs:
             value = withs[param.name]
         else:
@@ -405,7 +431,11 @@ def build_request(
             if param.required or param.location == "path":
                 missing.append(f"{param.name} ({param.location})")
             continue
-        _place(placed, param.location, param.name, value)
+        try:
+            _place(placed, param.location, param.name, value, trusted=trusted)
+        except InvalidParameter:
+            _blame_the_configuration(target, param, binds)
+            raise
     for variable in target.path.variables:
         if variable in placed.url_values:
             continue
@@ -420,14 +450,13 @@ def build_request(
         raise MissingParameter(
             "missing required parameter" + ("s " if len(missing) > 1 else " ") + ", ".join(missing)
         )
-    base = resolve_base_uri(target.upstream, layers, binds)
-    url = base + _join_path(target.path.parts, placed.url_values)
-    request = upstream.Request(method=target.method, url=url, params=placed.query)
-    request.headers = [
-        ("user-agent", "capability-registry"),
-        *placed.headers,
-        *getattr(caller, "upstream_headers", {}).items(),
-    ]
+    path = _join_path(target.path.parts, placed.url_values)
+    base = resolve_base_uri(target.upstream, binds)
+    request = upstream.Request(method=target.method, url=base + path, params=placed.query)
+    extra = getattr(caller, "upstream_headers", {})
+    for name, value in extra.items():
+        _check_header(name, value)
+    request.headers = [("user-agent", "capability-registry"), *placed.headers, *extra.items()]
     if placed.cookies:
         request.headers.append(("cookie", "; ".join(f"{k}={v}" for k, v in placed.cookies)))
     _set_body(request, target, placed, layers, binds)
@@ -445,57 +474,100 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _place(placed: _Placed, location: str, name: str, value: Any) -> None:
+def _check_header(name: str, value: str) -> None:
+    """A header value the caller may have written: 400 on CR, LF or what cannot be sent.
+
+    The detail names the parameter, never the value (it may be an injection attempt,
+    or someone's credential).
+    """
+    if _HEADER_UNSAFE.search(value):
+        raise InvalidParameter(
+            f"header parameter {name!r} has a value that cannot be sent: it contains a line "
+            "break, another control character or non-ASCII text"
+        )
+
+
+def _blame_the_configuration(target: UpstreamOperation, param: Any, binds: Binds) -> None:
+    """503, not the caller's 400, when a header value is unsendable without any caller value.
+
+    Only on that error path: the parameter's template is rendered over the binds alone.
+    """
+    if param.location != "header" or not has_tags(param.value):
+        return
+    if _HEADER_UNSAFE.search(_text(render_value(param.value, (), binds))):
+        raise UpstreamNotConfigured(
+            f"header parameter {param.name!r} of consumes {target.upstream.namespace!r} "
+            "renders a bind variable's value that cannot be sent as a header (a line break, "
+            "a control character or non-ASCII text); check the bind variable's value"
+        )
+
+
+def _place(placed: _Placed, location: str, name: str, value: Any, *, trusted: bool = False) -> None:
+    """One parameter where it goes; ``trusted`` for a literal of the document itself."""
     if location == "path":
         placed.url_values[name] = value
     elif location == "query":
         values = value if isinstance(value, list) else [value]
-        placed.query.extend((name, _text(v)) for v in values)
+        placed.query.extend((name, _text(v)) for v in values)  # httpx encodes them
     elif location == "header":
-        placed.headers.append((name, _text(value)))
+        text = _text(value)
+        _check_header(name, text)
+        placed.headers.append((name, text))
     elif location == "cookie":
-        placed.cookies.append((name, _text(value)))
+        text = _text(value)
+        if not (trusted or isinstance(value, BindValue)):
+            text = quote(text, safe=_COOKIE_SAFE)
+        placed.cookies.append((name, text))
     elif location == "body":
         placed.body[name] = value
     # "environment" parameters configure the adapter; nothing is sent.
+
+
+def _segment(name: str, value: Any) -> str:
+    """A path value as one percent-encoded segment; 400 for a ``.`` or ``..`` segment.
+
+    Checked after percent-decoding (``%2e%2e``) and split at ``/`` and ``\\`` too,
+    since some upstreams (and proxies in front of them) decode ``%2F`` before routing.
+    """
+    text = _text(value)
+    if "." in text or "%" in text:
+        decoded = unquote(text) if "%" in text else text
+        if any(part in (".", "..") for part in _PATH_SEPARATORS.split(decoded)):
+            raise InvalidParameter(
+                f"path parameter {name!r} may not be '.' or '..' (nor hold such a segment): "
+                "it would leave the declared upstream path"
+            )
+    return quote(text, safe="")
 
 
 def _join_path(parts: tuple[str, ...], values: Mapping[str, Any]) -> str:
     """The path with each variable percent-encoded as one segment (``/`` becomes %2F)."""
     out = []
     for i, part in enumerate(parts):
-        out.append(part if i % 2 == 0 else quote(_text(values[part]), safe=""))
+        out.append(part if i % 2 == 0 else _segment(part, values[part]))
     path = "".join(out)
     return path if path.startswith("/") or not path else "/" + path
 
 
-def resolve_base_uri(target: Upstream, layers: tuple, binds: Binds) -> str:
-    """The consumes' base URI, rendered; 503 naming the namespace when it is not usable."""
+def resolve_base_uri(target: Upstream, binds: Binds) -> str:
+    """The consumes' base URI, rendered over the bind variables alone (§4).
+
+    ``{{VAR}}``, ``{{namespace.VAR}}`` and ``{VAR}`` are filled from the binds only; a
+    placeholder no bind declares, an empty or unusable URI → 503 naming the consumes
+    (and the placeholder), never a caller's value.
+    """
     base = (target.base_uri or "").strip()
     if base and "{" in base:
-        unresolved = [
-            name
-            for name in tag_names(base)
-            if all(layer(name) in (MISSING, None, "") for layer in layers)
-            and not _declared_bind(name, binds)
-        ]
+        names = [double or single for double, single in _BASE_PLACEHOLDER.findall(base)]
+        unresolved = [name for name in dict.fromkeys(names) if not _declared_bind(name, binds)]
         if unresolved:
             raise UpstreamNotConfigured(
                 f"the upstream of consumes {target.namespace!r} is not configured (baseUri "
                 f"{target.base_uri!r} needs {', '.join(unresolved)}); "
                 "set it in the registry's admin"
             )
-        base = render(base, layers, binds) if "{{" in base else base
-
-        def single(match: re.Match) -> str:
-            for layer in layers:
-                value = layer(match.group(1))
-                if value is not MISSING and value is not None:
-                    return _text(value)
-            return match.group(0)
-
-        base = _SINGLE_BRACE.sub(single, base)
-    if not base or "{" in base or not re.match(r"^https?://[^/{}\s]+", base):
+        base = _BASE_PLACEHOLDER.sub(lambda found: _bind_value(found, binds), base)
+    if not base or "{" in base or not _USABLE_BASE.match(base):
         raise UpstreamNotConfigured(
             f"the upstream of consumes {target.namespace!r} is not configured "
             f"(baseUri {target.base_uri!r}); set it in the registry's admin"
@@ -512,6 +584,11 @@ def _declared_bind(name: str, binds: Binds) -> bool:
     return binds.declares(name)
 
 
+def _bind_value(found: re.Match, binds: Binds) -> str:
+    namespace, _, variable = (found.group(1) or found.group(2)).rpartition(".")
+    return binds.value(variable, namespace or None)
+
+
 def _set_body(
     request: upstream.Request,
     target: UpstreamOperation,
@@ -519,23 +596,27 @@ def _set_body(
     layers: tuple,
     binds: Binds,
 ) -> None:
+    """The body: an operation's ``body`` (escaped for its format), else body parameters."""
     spec = target.body
     if spec is not None:
         if isinstance(spec, str):
-            request.content = render(spec, layers, binds).encode()
+            request.content = render_body(spec, "json", layers, binds).encode()
             request.headers.append(("content-type", JSON))
             return
         if isinstance(spec, dict):
             kind = spec.get("type", "json")
-            data = render_value(spec.get("data"), layers, binds)
+            raw = spec.get("data")
             if kind == "formUrlEncoded":
-                if isinstance(data, dict):
+                if isinstance(raw, dict):  # httpx form-encodes each value
+                    data = render_value(raw, layers, binds)
                     request.data = {k: _text(v) for k, v in data.items()}
                 else:
-                    request.content = _text(data).encode()
+                    text = raw if isinstance(raw, str) else _text(raw)
+                    request.content = render_body(text, "form", layers, binds).encode()
                     request.headers.append(("content-type", "application/x-www-form-urlencoded"))
                 return
             if kind == "multipartForm":
+                data = render_value(raw, layers, binds)
                 request.files = [
                     (
                         str(part.get("name")),
@@ -550,9 +631,16 @@ def _set_body(
                 ]
                 return
             if kind == "json":
+                # Each string of the data renders on its own, then the whole is serialised:
+                # a caller value is always inside one JSON string.
+                data = render_value(raw, layers, binds)
                 request.content = json.dumps(data, ensure_ascii=False).encode()
+            elif isinstance(raw, str):
+                # xml is escaped; text and sparql are plain text, inserted as they are.
+                body_format = "xml" if kind == "xml" else "text"
+                request.content = render_body(raw, body_format, layers, binds).encode()
             else:
-                request.content = _text(data).encode()
+                request.content = _text(render_value(raw, layers, binds)).encode()
             request.headers.append(("content-type", _BODY_TYPES.get(kind, JSON)))
             return
     if not placed.body:
@@ -569,8 +657,27 @@ def _set_body(
         request.headers.append(("content-type", JSON))
 
 
+def _credential_header(target: Upstream) -> str | None:
+    """The header the consumes' authentication sends (lower case), if it sends one."""
+    auth = target.authentication
+    if not auth:
+        return None
+    kind = auth.get("type")
+    if kind in ("bearer", "basic", "digest"):
+        return "authorization"
+    if kind == "apikey" and auth.get("placement") != "query":
+        key = auth.get("key")
+        return key.lower() if isinstance(key, str) and key and "{{" not in key else None
+    return None
+
+
 def apply_authentication(request: upstream.Request, target: Upstream, binds: Binds) -> None:
-    """Consumes authentication (§4), every field rendered over the bind variables."""
+    """Consumes authentication (§4), every field rendered over the bind variables alone.
+
+    The registry's credential wins: a header (or query parameter) of the same name
+    already on the request, from a caller's parameter or a forward's trusted headers,
+    is dropped, so exactly one credential is sent.
+    """
     auth = target.authentication
     if not auth:
         return
@@ -580,20 +687,32 @@ def apply_authentication(request: upstream.Request, target: Upstream, binds: Bin
         value = auth.get(name)
         return render(value, (), binds) if isinstance(value, str) else _text(value or "")
 
+    def only_header(name: str, value: str) -> None:
+        if _HEADER_UNSAFE.search(value) or _HEADER_UNSAFE.search(name):
+            raise UpstreamNotConfigured(
+                f"the {kind} credential of consumes {target.namespace!r} cannot be sent as a "
+                "header (a line break, a control character or non-ASCII text); "
+                "check the bind variable's value"
+            )
+        lowered = name.lower()
+        request.headers = [(k, v) for k, v in request.headers if k.lower() != lowered]
+        request.headers.append((name, value))
+
     if kind == "bearer":
         token = field_value("token")
         if token:
-            request.headers.append(("authorization", f"Bearer {token}"))
-    elif kind == "basic":
-        request.auth = upstream.basic_auth(field_value("username"), field_value("password"))
-    elif kind == "digest":
-        request.auth = upstream.digest_auth(field_value("username"), field_value("password"))
+            only_header("authorization", f"Bearer {token}")
+    elif kind in ("basic", "digest"):
+        request.headers = [(k, v) for k, v in request.headers if k.lower() != "authorization"]
+        make = upstream.basic_auth if kind == "basic" else upstream.digest_auth
+        request.auth = make(field_value("username"), field_value("password"))
     elif kind == "apikey":
         key, value = field_value("key"), field_value("value")
         if auth.get("placement") == "query":
+            request.params = [(k, v) for k, v in request.params if k != key]
             request.params.append((key, value))
         else:
-            request.headers.append((key, value))
+            only_header(key, value)
     # oauth2 describes how exposes validate callers; it sends nothing upstream.
 
 
@@ -711,35 +830,53 @@ def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def forward(route: Route, remainder: str, method: str, caller: RestCaller, query: str) -> Outcome:
-    """Proxy the rest of the path to the forward's consumes, as it is (§7)."""
+    """Proxy the rest of the path to the forward's consumes, as it is (§7).
+
+    The caller's trusted headers pass, except the one the consumes' authentication
+    sends: the registry's credential replaces it (and a query API key the caller sent
+    under the same name is dropped), so the upstream sees exactly one.
+    """
     if route.forward is None or route.forward_context is None:
         raise UpstreamNotConfigured(f"the forward target of {route.path!r} is not configured")
     target = route.forward.upstream
     binds = route.forward_context.binds
-    base = resolve_base_uri(target, (caller.lookup,), binds)
+    base = resolve_base_uri(target, binds)
     segments = remainder.strip("/").split("/") if remainder.strip("/") else []
     if any(segment in (".", "..") for segment in segments):
         raise InvalidParameter("a forwarded path may not contain '.' or '..' segments")
     # Each segment re-encoded: a decoded '?' or '#' stays part of the path.
     url = base + "/" + "/".join(quote(segment, safe="") for segment in segments)
+    auth = target.authentication or {}
+    if query and auth.get("type") == "apikey" and auth.get("placement") == "query":
+        key = render(str(auth.get("key") or ""), (), binds)
+        query = "&".join(
+            pair for pair in query.split("&") if unquote_plus(pair.partition("=")[0]) != key
+        )
     if query:
         url += "?" + query
     request = upstream.Request(method=method, url=url)
-    trusted = {h.lower() for h in route.forward.trusted_headers}
-    request.headers = [
-        (name, value)
-        for name, value in caller.forwardable_headers().items()
-        if name in trusted and name not in HOP_BY_HOP
-    ]
+    trusted = {h.lower() for h in route.forward.trusted_headers} - HOP_BY_HOP
+    trusted.discard(_credential_header(target))
+    request.headers = []
+    for name, value in caller.forwardable_headers().items():
+        if name.lower() in trusted:
+            _check_header(name, value)
+            request.headers.append((name, value))
     for param in target.parameters:
         if param.location == "header" and param.value is not None:
-            value = render_value(param.value, (caller.lookup,), binds)
-            request.headers.append((param.name, _text(value)))
+            text = _text(render_value(param.value, (caller.lookup,), binds))
+            _check_header(param.name, text)
+            request.headers.append((param.name, text))
     if caller.raw_body:
         request.content = caller.raw_body
         if caller.content_type:
             request.headers.append(("content-type", caller.content_type))
     apply_authentication(request, target, binds)
+    if request.params:
+        # A query API key joins the caller's query as it was sent (httpx would replace a
+        # URL's query with ``params``, losing the caller's).
+        request.url += ("&" if "?" in request.url else "?") + urlencode(request.params)
+        request.params = []
     response = _client().send(request)
     return Outcome(
         response.status, response.content_type, content=response.content, from_upstream=True

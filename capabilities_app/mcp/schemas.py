@@ -5,8 +5,15 @@ true); without them it is derived from what the call needs from its caller: each
 ``with`` reference (``tools.x``, ``<namespace>.x``) becomes a property with the type,
 description and required flag of the consumed parameter it feeds, ``body`` is an
 object, and consumed parameters the caller must supply directly (path variables,
-required parameters no ``with`` provides) are added. Arguments are checked against
-the same schema before any upstream call.
+required parameters no ``with`` provides, names a parameter value or body template
+reads) are added. A tool that runs ``steps`` is derived from each call step the same
+way, a ``ref`` tool from its function, a mock from its output templates.
+
+Every schema sets ``additionalProperties: false`` (the trust boundary, §4): an
+argument the tool does not list is refused before any upstream call. The Naftiko
+schema has no way for a document to say otherwise, so none does; a bind variable's
+name is never an argument. Arguments are checked against the same schema before any
+upstream call.
 """
 
 from __future__ import annotations
@@ -17,8 +24,8 @@ from typing import Any
 
 import jsonschema_rs
 
-from ..catalog import Hints, Operation
-from ..templating import tag_names
+from ..catalog import Hints, Operation, UpstreamOperation
+from ..templating import Binds, tag_names
 
 JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
 
@@ -36,6 +43,7 @@ def _schema(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
         schema["required"] = list(dict.fromkeys(required))
+    schema["additionalProperties"] = False
     return schema
 
 
@@ -53,11 +61,50 @@ def input_schema(operation: Operation) -> dict[str, Any]:
 def _derived(operation: Operation) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     required: list[str] = []
-    target = operation.call
-    consumed = {p.name: p for p in target.parameters} if target else {}
-    prefixes = ("rest", "tools", operation.namespace)
-    withs = operation.with_values if isinstance(operation.with_values, dict) else {}
+    _add_arguments(operation, properties, required)
+    return _schema(properties, required)
+
+
+def _add_arguments(
+    operation: Operation, properties: dict[str, Any], required: list[str], depth: int = 0
+) -> None:
+    """Every argument ``operation`` reads from its caller, into ``properties``."""
     binds = operation.context.binds
+    prefixes = ("rest", "tools", operation.namespace)
+    if operation.ref is not None and depth < 8:  # the function runs with the same caller
+        ref = operation.ref
+        if ref.parameters:
+            for p in ref.parameters:
+                properties.setdefault(p.name, _property(p.type, p.description))
+                if p.required is not False:
+                    required.append(p.name)
+        else:
+            _add_arguments(ref, properties, required, depth + 1)
+        return
+    if operation.steps:
+        for step in operation.steps:
+            if isinstance(step, dict) and (step.get("type") or "call") == "call":
+                target = operation.context.operation(str(step.get("call")))
+                _add_call(target, step.get("with"), prefixes, binds, properties, required)
+        return
+    if operation.call is not None:
+        _add_call(operation.call, operation.with_values, prefixes, binds, properties, required)
+        return
+    for template in _output_templates(operation.output_parameters):
+        _add_template_names(template, (), prefixes, binds, properties)
+
+
+def _add_call(
+    target: UpstreamOperation | None,
+    with_values: Any,
+    prefixes: tuple[str, ...],
+    binds: Binds,
+    properties: dict[str, Any],
+    required: list[str],
+) -> None:
+    """The arguments of one consumed call: its ``with`` references and what it reads itself."""
+    consumed = {p.name: p for p in target.parameters} if target else {}
+    withs = with_values if isinstance(with_values, dict) else {}
     for key, value in withs.items():
         if not isinstance(value, str):
             continue
@@ -67,8 +114,9 @@ def _derived(operation: Operation) -> dict[str, Any]:
             if name == "body":
                 properties["body"] = {"type": "object"}
             else:
-                properties[name] = _property(
-                    param.type if param else None, param.description if param else None
+                properties.setdefault(
+                    name,
+                    _property(param.type if param else None, param.description if param else None),
                 )
             if param is not None and (param.required or param.location == "path"):
                 required.append(name)
@@ -76,18 +124,73 @@ def _derived(operation: Operation) -> dict[str, Any]:
             for token in tag_names(value):
                 if "." not in token and not binds.declares(token):
                     properties.setdefault(token, {"type": "string"})
-    if target is not None:
-        for param in target.parameters:
-            if param.value is not None or param.name in withs:
-                continue
-            properties.setdefault(param.name, _property(param.type, param.description))
-            if param.required or param.location == "path":
-                required.append(param.name)
-        for variable in target.path.variables:
-            if variable not in withs and variable not in properties:
-                properties[variable] = {"type": "string"}
-                required.append(variable)
-    return _schema(properties, required)
+    if target is None:
+        return
+    for param in target.parameters:
+        if param.value is not None:
+            # A template value reads names the with values or the caller give.
+            for template in _strings(param.value):
+                _add_template_names(template, withs, prefixes, binds, properties)
+            continue
+        if param.name in withs:
+            continue
+        properties.setdefault(param.name, _property(param.type, param.description))
+        if param.required or param.location == "path":
+            required.append(param.name)
+    for variable in target.path.variables:
+        if variable not in withs and variable not in properties:
+            properties[variable] = {"type": "string"}
+            required.append(variable)
+    for template in _strings(target.body):
+        _add_template_names(template, withs, prefixes, binds, properties)
+
+
+def _add_template_names(
+    template: str,
+    withs: Any,
+    prefixes: tuple[str, ...],
+    binds: Binds,
+    properties: dict[str, Any],
+) -> None:
+    """Names a template reads from the caller (any type): not binds, not ``with`` keys."""
+    if "{{" not in template:
+        return
+    for token in tag_names(template):
+        name = token.split(".", 1)[0]
+        if name in withs or name in prefixes or name == ".":
+            continue
+        if binds.declares(name) or name in binds.namespaces():
+            continue
+        properties.setdefault(name, {})
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string inside ``value`` (dicts and lists walked)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _output_templates(outputs: Any) -> list[str]:
+    """The ``value`` templates of a mock's output parameters (JSONPath values excluded)."""
+    found: list[str] = []
+    for param in outputs or []:
+        if not isinstance(param, dict):
+            continue
+        value = param.get("value")
+        if isinstance(value, str) and not value.startswith("$") and "mapping" not in param:
+            found.append(value)
+        properties = param.get("properties")
+        if isinstance(properties, dict):
+            found.extend(_output_templates(list(properties.values())))
+        items = param.get("items")
+        if isinstance(items, dict):
+            found.extend(_output_templates([items]))
+    return found
 
 
 def annotations(hints: Hints) -> dict[str, bool]:

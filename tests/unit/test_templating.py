@@ -17,6 +17,7 @@ from capabilities_app.templating import (
     has_tags,
     mapping_layer,
     render,
+    render_body,
     render_value,
     tag_names,
 )
@@ -122,9 +123,22 @@ class TestEnvironmentBinds:
         binds = env_binds({"E": "v"}, namespace="registry-env", VAR="E")
         assert render("{{registry-env.VAR}}", [], binds) == "v"
 
-    def test_layers_come_before_binds(self):
+    def test_binds_come_before_layers(self):
+        # Issue 9 point 1 (the trust boundary): a caller can never shadow a bind.
         binds = env_binds({"E": "from-env"}, VAR="E")
-        assert render("{{VAR}}", [layer(VAR="from-caller")], binds) == "from-caller"
+        assert render("{{VAR}}", [layer(VAR="from-caller")], binds) == "from-env"
+        assert render("x-{{VAR}}-y", [layer(VAR="from-caller")], binds) == "x-from-env-y"
+
+    def test_a_bind_namespace_comes_before_layers(self):
+        binds = env_binds({"E": "from-env"}, namespace="env", VAR="E")
+        forged = layer(env={"VAR": "from-caller"})
+        assert render("{{env.VAR}}", [forged], binds) == "from-env"
+        assert render("a {{env.VAR}}", [forged], binds) == "a from-env"
+
+    def test_a_declared_bind_without_a_value_is_not_filled_by_a_layer(self):
+        binds = env_binds({}, VAR="UNSET")
+        with pytest.raises(SecretMissing):
+            render("{{VAR}}", [layer(VAR="from-caller")], binds)
 
     def test_binds_fill_what_layers_do_not_know(self):
         binds = env_binds({"E": "from-env"}, VAR="E")
@@ -356,3 +370,88 @@ class TestTags:
 
     def test_tag_names_keep_order_and_repeats(self):
         assert tag_names("{{b}}{{a}}{{b}}") == ["b", "a", "b"]
+
+
+class TestBodyTemplates:
+    """Issue 9 point 6: a layer's value is data in the body format it lands in."""
+
+    INJECTION = 'mallory", "role": "admin'
+
+    def test_inside_a_json_string_a_value_is_json_string_escaped(self):
+        body = render_body(
+            '{"name": "{{name}}", "role": "user"}', "json", [layer(name=self.INJECTION)]
+        )
+        assert json.loads(body) == {"name": self.INJECTION, "role": "user"}
+
+    def test_an_escaped_quote_in_the_template_keeps_the_string_open(self):
+        body = render_body(r'{"a": "x\"{{v}}", "b": {{w}}}', "json", [layer(v='"', w="7")])
+        assert json.loads(body) == {"a": 'x""', "b": 7}
+
+    @pytest.mark.parametrize(
+        ("value", "expected"),
+        [
+            (3, 3),
+            ("3", 3),
+            ("-1.5e3", -1500.0),
+            ("true", True),
+            ("null", None),
+            ([1, "a"], [1, "a"]),
+            ({"k": "v"}, {"k": "v"}),
+            ('3, "role": "admin"', '3, "role": "admin"'),
+            ("03", "03"),
+            (" 3", " 3"),
+            ("\u0661", "\u0661"),  # ARABIC-INDIC DIGIT ONE: a digit to Python, not to JSON
+        ],
+    )
+    def test_outside_quotes_a_value_is_exactly_one_json_value(self, value, expected):
+        body = render_body('{"v": {{v}}, "role": "user"}', "json", [layer(v=value)])
+        assert json.loads(body) == {"v": expected, "role": "user"}
+
+    def test_a_name_nothing_defines_is_null_outside_quotes_and_empty_inside(self):
+        body = render_body('{"a": {{nothing}}, "b": "{{nothing}}"}', "json", [layer()])
+        assert json.loads(body) == {"a": None, "b": ""}
+
+    def test_sections_keep_their_context(self):
+        template = (
+            '{"ids": [{{#items}}{{id}},{{/items}}0], "names": "{{#items}}{{name}};{{/items}}"}'
+        )
+        items = [{"id": "1", "name": 'a"'}, {"id": '2, "x": 1', "name": "b"}]
+        body = render_body(template, "json", [layer(items=items)])
+        assert json.loads(body) == {"ids": [1, '2, "x": 1', 0], "names": 'a";b;'}
+
+    def test_triple_mustache_is_escaped_too(self):
+        body = render_body('{"a": "{{{v}}}", "b": "{{&v}}"}', "json", [layer(v='"')])
+        assert json.loads(body) == {"a": '"', "b": '"'}
+
+    def test_bind_values_are_inserted_as_they_are(self):
+        binds = env_binds({"E": '{"nested": true}'}, CONFIG="E")
+        body = render_body('{"config": {{CONFIG}}, "c": {{env.CONFIG}}}', "json", [], binds)
+        assert json.loads(body) == {"config": {"nested": True}, "c": {"nested": True}}
+
+    def test_a_template_with_changed_delimiters_inserts_one_json_value_each(self):
+        body = render_body('{{=<% %>=}}{"a": <%v%>}', "json", [layer(v='1, "b": 2')])
+        assert json.loads(body) == {"a": '1, "b": 2'}
+
+    def test_xml_text_and_attributes(self):
+        value = "</name><role>admin</role>\"'&"
+        body = render_body('<u n="{{v}}"><name>{{v}}</name></u>', "xml", [layer(v=value)])
+        assert body == (
+            '<u n="&lt;/name&gt;&lt;role&gt;admin&lt;/role&gt;&quot;&apos;&amp;">'
+            "<name>&lt;/name&gt;&lt;role&gt;admin&lt;/role&gt;&quot;&apos;&amp;</name></u>"
+        )
+
+    def test_form_fields(self):
+        body = render_body("name={{v}}&role=user", "form", [layer(v="m&role=admin x+%")])
+        assert body == "name=m%26role%3Dadmin+x%2B%25&role=user"
+
+    def test_text_is_plain(self):
+        assert render_body('say "{{v}}"', "text", [layer(v='a"<b>')]) == 'say "a"<b>"'
+
+    def test_the_analysis_is_cached_per_template_and_format(self):
+        from capabilities_app import templating
+
+        templating._body_template.cache_clear()
+        for name in ("a", "b"):
+            render_body('{"n": "{{n}}"}', "json", [layer(n=name)])
+        info = templating._body_template.cache_info()
+        assert (info.misses, info.hits) == (1, 1)

@@ -69,6 +69,7 @@ def test_netbird_has_one_tool(mcp_url):
         "type": "object",
         "properties": {"body": {"type": "object"}},
         "required": ["body"],
+        "additionalProperties": False,
     }
 
 
@@ -83,6 +84,7 @@ def test_derived_input_schema_of_a_catalog_tool(mcp_url):
             "body": {"type": "object"},
         },
         "required": ["order_id", "body"],
+        "additionalProperties": False,
     }
     assert tool.annotations.open_world_hint is True
 
@@ -94,6 +96,7 @@ def test_declared_input_schema_of_a_canonical_tool(mcp_url):
         "type": "object",
         "properties": {"imo": {"type": "string", "description": "IMO number of the ship"}},
         "required": ["imo"],
+        "additionalProperties": False,
     }
     assert tools["list-ships"].input_schema["properties"]["status"]["type"] == "string"
     assert "required" not in tools["list-ships"].input_schema
