@@ -21,6 +21,7 @@ from tests.conftest import ROOT, SHIPYARD
 from tests.support.registry_process import MANAGE, RegistryProcess
 
 INVALID_REQUEST = -32600
+PARSE_ERROR = -32700
 LEGACY = {}  # no MCP-Protocol-Version header: the 2025 handshake transport
 MODERN = {"MCP-Protocol-Version": "2026-07-28"}
 
@@ -93,6 +94,22 @@ def test_a_valid_message_still_reaches_the_server_over_http(mcp):
     assert response.json()["result"]["serverInfo"]["name"] == "fleet-tools"
 
 
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_the_envelope_check_keeps_the_sdk_body_limit(mcp, declared):
+    """Issue 9 point 21: reading the body first never lifts the SDK's 4 MiB limit (413)."""
+    body = json.dumps({"jsonrpc": "1.0", "id": 1, "method": "ping", "x": "y" * (5 * 2**20)})
+    response = httpx.post(
+        mcp,
+        content=body.encode() if declared else iter([body.encode()]),
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+        },
+        timeout=30,
+    )
+    assert response.status_code == 413
+
+
 class StdioServer:
     """``run_mcp_server --transport stdio`` driven with raw lines."""
 
@@ -114,7 +131,10 @@ class StdioServer:
             self.lines.put(line)
 
     def send(self, message: Any) -> None:
-        self.process.stdin.write(json.dumps(message) + "\n")
+        self.send_line(json.dumps(message))
+
+    def send_line(self, line: str) -> None:
+        self.process.stdin.write(line + "\n")
         self.process.stdin.flush()
 
     def until(self, request_id: int) -> list[dict[str, Any]]:
@@ -153,10 +173,13 @@ def test_a_message_that_is_not_json_rpc_2_is_an_invalid_request_over_stdio(stdio
     without an answer), in order, and the session goes on."""
     for message, _ in BAD:
         stdio.send(message)
+    stdio.send_line("")  # a blank line is no message: no answer
+    stdio.send_line('{"jsonrpc": "2.0", "id": 12, "method": ')  # not JSON: -32700
     stdio.send({"jsonrpc": "2.0", "id": 99, "method": "ping"})
     seen = stdio.until(99)
     errors = [m for m in seen if "error" in m]
     assert [(m["id"], m["error"]["code"]) for m in errors] == [
-        (expected_id, INVALID_REQUEST) for _, expected_id in BAD
+        *((expected_id, INVALID_REQUEST) for _, expected_id in BAD),
+        (None, PARSE_ERROR),
     ], seen
     assert seen[-1] == {"jsonrpc": "2.0", "id": 99, "result": {}}
