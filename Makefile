@@ -18,7 +18,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) .env
+
+# A .env for local use, written once when there is none (an existing one is never
+# touched): .env.example with DEBUG on and a SECRET_KEY of its own, so that
+# `python manage.py ...` runs in a fresh clone. Production sets its environment instead.
+.env:
+	@key=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))') && \
+	sed -e 's/^DEBUG=.*/DEBUG=true/' -e "s/^SECRET_KEY=.*/SECRET_KEY=$$key/" .env.example > .env.tmp && \
+	mv .env.tmp .env && \
+	echo "wrote .env for local use (DEBUG=true, a generated SECRET_KEY); edit it, or delete it to get a new one"
 
 # One shell runs the whole demo: the upstream and the web server run in the background
 # and the traps end both whichever way the demo stops (Ctrl-C, TERM, a failed step).

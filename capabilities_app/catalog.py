@@ -237,11 +237,32 @@ class McpServer:
     binds: Binds | None = None
 
 
+@dataclass(frozen=True)
+class Guard:
+    """The ``authentication`` of the one REST expose that owns a namespace, and its binds."""
+
+    authentication: dict[str, Any]
+    binds: Binds
+
+
 @dataclass
 class Catalog:
     version: int
     routes: dict[str, list[Route]] = field(default_factory=dict)
     mcp: dict[str, McpServer] = field(default_factory=dict)
+    # REST namespaces whose expose asks for a credential: checked before any route is
+    # matched, so a wrong method or path under them tells an anonymous caller nothing.
+    guards: dict[str, Guard] = field(default_factory=dict)
+
+    def guard(self, path: str) -> Guard | None:
+        """The credential check of the namespace ``/rest/<path>`` is under, if it has one.
+
+        ``path`` is the decoded path (an encoded ``/`` in the first segment splits it
+        here, so at worst a caller is asked for a credential it did not need).
+        """
+        if not self.guards:
+            return None
+        return self.guards.get(path.strip("/").partition("/")[0])
 
     def match(
         self, method: str, path: str, *, encoded: bool = False
@@ -376,6 +397,8 @@ class _Builder:
         self.contexts: dict[int, CapabilityContext] = {}
         self.upstream_ops: dict[int, UpstreamOperation] = {}
         self.functions: dict[int, Operation] = {}
+        # Every REST expose of a namespace, as (authentication, binds); normally one.
+        self.rest_exposes: dict[str, list[tuple[dict[str, Any] | None, Binds]]] = {}
 
     def build(self) -> Catalog:
         for capability in self.capabilities.values():
@@ -400,6 +423,11 @@ class _Builder:
                 self._rest(expose, context)
             elif expose.type == "mcp" and expose.namespace:
                 self._mcp(expose, context)
+        for namespace, exposes in self.rest_exposes.items():
+            # Several exposes sharing a namespace (never imported, perhaps edited so) keep
+            # their own checks after the route is matched: no guard covers all of them.
+            if len(exposes) == 1 and exposes[0][0]:
+                self.catalog.guards[namespace] = Guard(*exposes[0])
         return self.catalog
 
     def _binds(self, capability: Capability) -> Binds:
@@ -496,6 +524,7 @@ class _Builder:
 
     def _rest(self, expose, context: CapabilityContext) -> None:
         routes = self.catalog.routes.setdefault(expose.namespace, [])
+        self.rest_exposes.setdefault(expose.namespace, []).append((_auth(expose), context.binds))
         by_pattern: dict[str, Route] = {r.regex.pattern: r for r in routes}
         for resource in self.rows.children_of("exposed_resource", "expose", expose.pk):
             forward_spec = resource.forward if isinstance(resource.forward, dict) else None

@@ -23,10 +23,36 @@ DEBUG = env.bool("DEBUG", default=False)
 if DEBUG:
     SECRET_KEY = env.str("SECRET_KEY", default="insecure-development-key-only-for-debug")
 else:
-    # No default: a production process without a key must not start.
-    SECRET_KEY = env.str("SECRET_KEY")
+    # No default: a production process without a key must not start. manage.py prints
+    # this message alone (no traceback); it says how to fix it.
+    SECRET_KEY = env.str("SECRET_KEY", default="")
+    if not SECRET_KEY:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set and DEBUG is off. For local use run `make install` "
+            "(it writes a .env with DEBUG=true and a generated SECRET_KEY); in production "
+            "set SECRET_KEY in the environment (see the README's production section)."
+        )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+
+# --- HTTPS in production (the README's production environment; all off by default, so a
+# development server over plain HTTP works; ``manage.py check --deploy`` names each one).
+# The header (and value) a TLS-terminating proxy sets, e.g. HTTP_X_FORWARDED_PROTO,https.
+# Trust it only when nothing but that proxy can reach the server.
+SECURE_PROXY_SSL_HEADER = env.tuple("SECURE_PROXY_SSL_HEADER", default=None) or None
+if SECURE_PROXY_SSL_HEADER is not None and len(SECURE_PROXY_SSL_HEADER) != 2:
+    raise ImproperlyConfigured(
+        "SECURE_PROXY_SSL_HEADER is 'HEADER,value', e.g. HTTP_X_FORWARDED_PROTO,https"
+    )
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+# Strict-Transport-Security: seconds browsers keep to HTTPS (0: no header).
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Origins (scheme://host) whose form posts are accepted besides the request's own host.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -40,6 +66,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: REST and jobs answers (errors included) are sandboxed (issue 9, point 9).
+    "capabilities_app.api.sandbox.SandboxSurfaces",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -5,5 +5,7 @@ from django.urls import re_path
 from .views import RestSurfaceView
 
 urlpatterns = [
-    re_path(r"^(?P<path>.*)$", RestSurfaceView.as_view(), name="rest-surface"),
+    # Any path at all, CR and LF included ("." stops at a newline, and Django would answer
+    # its own HTML 404): what no route serves is the surface's problem+json 404.
+    re_path(r"^(?P<path>[\s\S]*)$", RestSurfaceView.as_view(), name="rest-surface"),
 ]

@@ -29,6 +29,12 @@ class BodyTooLarge(RegistryError):
     title = "Request body too large"
 
 
+class LengthRequired(RegistryError):
+    code = "length_required"
+    status = 411
+    title = "Length required"
+
+
 class _FirstRenderer(BaseContentNegotiation):
     """Answers are the upstream's own content type: never refuse a request for its Accept."""
 
@@ -40,8 +46,16 @@ class _FirstRenderer(BaseContentNegotiation):
 
 
 def read_body(request: Request) -> bytes:
-    """The raw request body, refused above ``REGISTRY_MAX_BODY_BYTES`` (413)."""
+    """The raw request body, refused above ``REGISTRY_MAX_BODY_BYTES`` (413).
+
+    A chunked body has no ``Content-Length``, so Django reads it as empty: it is read
+    from the server's input instead, to its end, when the server decodes chunked bodies
+    and says so (``wsgi.input_terminated``: gunicorn, the proxy's buffered request
+    otherwise); a server that cannot give it gets 411, never a call without its body.
+    """
     limit = settings.REGISTRY_MAX_BODY_BYTES
+    if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return _read_chunked(request.META, limit)
     declared = request.META.get("CONTENT_LENGTH") or "0"
     try:
         length = int(declared)
@@ -50,6 +64,17 @@ def read_body(request: Request) -> bytes:
     if length > limit:
         raise BodyTooLarge(f"the request body is {length:,} bytes; the limit is {limit:,}")
     body = request._request.read(limit + 1)
+    if len(body) > limit:
+        raise BodyTooLarge(f"the request body is over the limit of {limit:,} bytes")
+    return body
+
+
+def _read_chunked(environ: dict, limit: int) -> bytes:
+    if not environ.get("wsgi.input_terminated"):
+        raise LengthRequired(
+            "this server cannot read a chunked request body; send it with a Content-Length"
+        )
+    body = environ["wsgi.input"].read(limit + 1)  # decoded by the server; ends at its end
     if len(body) > limit:
         raise BodyTooLarge(f"the request body is over the limit of {limit:,} bytes")
     return body
@@ -107,16 +132,31 @@ class RestSurfaceView(APIView):
 
     def serve(self, request: Request, path: str) -> HttpResponse:
         method = request.method.upper()
+        catalog = get_catalog()
+        # A guarded namespace asks for the credential first: a wrong method or an unknown
+        # path under it is 401 to a caller without one, not a 405/404 that maps the API.
+        guard = catalog.guard(path)
+        if guard is not None:
+            access.check(
+                guard.authentication,
+                guard.binds,
+                request.headers,  # case-insensitive
+                request._request.GET,
+            )
         raw = _raw_path(request)
         if raw is not None:
-            route, values = get_catalog().match(method, raw, encoded=True)
+            route, values = catalog.match(method, raw, encoded=True)
         else:
-            route, values = get_catalog().match(method, path)
-        if route.authentication and route.context is not None:
+            route, values = catalog.match(method, path)
+        if (
+            route.authentication
+            and route.context is not None
+            and (guard is None or route.authentication is not guard.authentication)
+        ):
             access.check(
                 route.authentication,
                 route.context.binds,
-                request.headers,  # case-insensitive
+                request.headers,
                 request._request.GET,
             )
         operation = route.operation(method)

@@ -16,6 +16,7 @@ import gc
 import json
 import logging
 import re
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -23,12 +24,18 @@ from urllib.parse import parse_qsl
 import anyio
 from anyio.abc import TaskGroup
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.transport_security import (
+    DEFAULT_MAX_REQUEST_BODY_SIZE,
+    TransportSecurityMiddleware,
+    TransportSecuritySettings,
+)
+from starlette.requests import Request
 
 from .. import access
 from ..api.problems import problem
 from ..catalog import RouteNotFound
 from ..exceptions import RegistryError
+from .envelope import as_bytes, invalid_request
 from .server import RegistryServer, current_catalog
 
 logger = logging.getLogger(__name__)
@@ -62,6 +69,7 @@ class Gateway:
             allowed_hosts=allowed_hosts,
             allowed_origins=allowed_origins,
         )
+        self.security_check = TransportSecurityMiddleware(self.security)
         self.check_seconds = check_seconds
         self.entries: dict[str, _Entry] = {}
         self.task_group: TaskGroup | None = None
@@ -95,8 +103,42 @@ class Gateway:
         if refusal is not None:
             await self.problem(send, refusal)
             return
+        if scope.get("method") == "POST":
+            body, receive = await _buffered(scope, receive)
+            if body is not None and await self.invalid_envelope(scope, body, send):
+                return
         entry = await self.entry(namespace)
         await entry.app(scope, receive, send)
+
+    async def invalid_envelope(self, scope: dict[str, Any], body: bytes, send: Any) -> bool:
+        """Answer -32600 to a message that is not JSON-RPC 2.0 (the SDK says -32602).
+
+        Only for a request the SDK's own checks (Host, Origin, Content-Type) let through,
+        so DNS-rebinding protection answers first, as before; a body that is not JSON is
+        the SDK's to answer (-32700).
+        """
+        if await self.security_check.validate_request(Request(scope), is_post=True) is not None:
+            return False
+        try:
+            message = json.loads(body)
+        except (ValueError, RecursionError):
+            return False
+        answer = invalid_request(message)
+        if answer is None:
+            return False
+        payload = as_bytes(answer)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 400,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+        return True
 
     async def refusal(self, namespace: str, scope: dict[str, Any]) -> RegistryError | None:
         """The expose's authentication, checked before the MCP transport sees the request."""
@@ -181,6 +223,37 @@ class Gateway:
                         )
                 settle_memory()
             previous = catalog
+
+
+async def _buffered(scope: dict[str, Any], receive: Any) -> tuple[bytes | None, Any]:
+    """A POST's whole body, and a ``receive`` that gives it again to the SDK's app.
+
+    The body is None (not judged here) above the SDK's own body limit, which then answers
+    413 as before; what was read is given back in any case.
+    """
+    limit = DEFAULT_MAX_REQUEST_BODY_SIZE
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                if int(value) > limit:
+                    return None, receive
+            except ValueError:
+                return None, receive
+    received: deque[dict[str, Any]] = deque()
+    body = bytearray()
+    complete = False
+    while not complete and len(body) <= limit:
+        message = await receive()
+        received.append(message)
+        if message["type"] != "http.request":
+            break  # the client went away: the SDK hears it too
+        body.extend(message.get("body", b""))
+        complete = not message.get("more_body", False)
+
+    async def replay() -> dict[str, Any]:
+        return received.popleft() if received else await receive()
+
+    return (bytes(body) if complete and len(body) <= limit else None), replay
 
 
 def settle_memory() -> None:

@@ -166,7 +166,7 @@ class RegistryProcess:
         )
         return f"http://127.0.0.1:{port}"
 
-    def start_web(self, *, workers: int = 1) -> str:
+    def start_web(self, *, workers: int = 1, threads: int = 4) -> str:
         port = free_port()
         self.start(
             sys.executable,
@@ -178,7 +178,7 @@ class RegistryProcess:
             "--workers",
             str(workers),
             "--threads",
-            "4",
+            str(threads),
             "--bind",
             f"127.0.0.1:{port}",
             ready_url=f"http://127.0.0.1:{port}/admin/login/",

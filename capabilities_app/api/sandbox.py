@@ -1,0 +1,35 @@
+"""Headers on every answer of the REST surface and the jobs API (``/rest/``, ``/api/``).
+
+Upstream answers are passed through as they came, HTML and scripts included, from the
+registry's own origin (the admin's, unless the surfaces have a host name of their own:
+docs/deployment.md). ``Content-Security-Policy: sandbox`` makes a browser treat such a
+page as a unique origin without scripts, forms or plugins, so it can neither run nor
+reach the admin's pages and cookies; ``X-Content-Type-Options: nosniff`` stops the
+browser from guessing a more active type than the one declared.
+
+A middleware (the outermost) so that every answer under those prefixes carries them:
+the view's, problem+json errors, Django's own 404 and 500. The admin is left alone (it
+needs its scripts). Must not import models, httpx or DRF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+SURFACES = ("/rest/", "/api/")
+HEADERS = (("Content-Security-Policy", "sandbox"), ("X-Content-Type-Options", "nosniff"))
+
+
+class SandboxSurfaces:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path_info.startswith(SURFACES):
+            for name, value in HEADERS:
+                # Set, not defaulted: an upstream's own, laxer policy never replaces it.
+                response.headers[name] = value
+        return response
