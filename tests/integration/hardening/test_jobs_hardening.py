@@ -20,8 +20,10 @@ from tests.integration.jobs.conftest import (
     broker_environment,
     stop_stack,
 )
+from tests.integration.jobs.test_mcp_tasks import call
 from tests.integration.rest.test_parameters import DOCUMENT as PARAMETERS
 from tests.support.brokers import machine_redis
+from tests.support.mcp_tasks import TasksExtension
 from tests.support.registry_process import RegistryProcess
 from tests.support.upstream import Answer, RecordingUpstream
 
@@ -93,6 +95,20 @@ capability:
         - {name: c, in: cookie, type: string}
         call: up.list
         with: {limit: open-orders.limit, X-Mode: open-orders.mode, session: open-orders.c}
+  - type: mcp
+    namespace: guarded-tools
+    port: 9090
+    description: The same things as tools.
+    tools:
+    - name: find-things
+      description: Find things.
+      hints: {readOnly: true, idempotent: true}
+      inputParameters:
+      - {name: limit, type: integer, description: How many}
+      - {name: mode, type: string, description: How}
+      - {name: session, type: string, description: Whose}
+      call: up.list
+      with: {limit: guarded-tools.limit, X-Mode: guarded-tools.mode, session: guarded-tools.session}
 """
 
 
@@ -378,3 +394,23 @@ def test_the_path_is_sent_encoded_alike(stack) -> None:
     assert job["status"] == "succeeded"
     first, second = stack.upstream.received
     assert first.raw_path == second.raw_path == "/items/a%2Fb%20c"
+
+
+def test_a_tool_task_sends_upstream_what_the_synchronous_tool_call_sends(stack) -> None:
+    """Issue 9 point 18: an MCP tool call and the same call as a task (a job) reach the
+    upstream identically."""
+    url = stack.registry.start_mcp() + "/mcp/guarded-tools"
+    arguments = {"limit": 5, "mode": "careful", "session": "s 1; admin=1"}
+
+    synchronous = call(url, "find-things", arguments)
+    sync_seen = [seen(r) for r in stack.upstream.received]
+    stack.upstream.reset()
+    tasks = TasksExtension()
+    as_task = call(url, "find-things", arguments, extension=tasks)
+
+    assert len(tasks.created) == 1  # it did run as a task
+    assert not synchronous.is_error and as_task.structured_content == synchronous.structured_content
+    assert len(sync_seen) == 1
+    assert [seen(r) for r in stack.upstream.received] == sync_seen
+    assert sync_seen[0]["query"] == [("limit", "5")]
+    assert sync_seen[0]["headers"]["x-mode"] == "careful"
