@@ -19,6 +19,7 @@ Must not import Django models, httpx, the MCP SDK or ``runtime``.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -33,12 +34,13 @@ if TYPE_CHECKING:
 _ANY_TAG = re.compile(r"\{\{\{?\s*[#^&]?\s*([^\s{}!>/=#^&][^{}]*?)\s*\}?\}\}")
 
 
-def _keys(template: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def _keys(template: str) -> tuple[str, ...]:
     """The keys a Mustache template looks up (sections and custom delimiters included)."""
     try:
         parsed = pystache.parse(template)
     except Exception:  # an unbalanced template: the regex sees its tags all the same
-        return _ANY_TAG.findall(template)
+        return tuple(_ANY_TAG.findall(template))
     keys: list[str] = []
     pending = [parsed]
     while pending:
@@ -58,7 +60,7 @@ def _keys(template: str) -> list[str]:
         for inner in (getattr(node, "parsed", None), getattr(node, "parsed_section", None)):
             if inner is not None:
                 pending.append(inner)
-    return keys
+    return tuple(keys)
 
 
 def template_names(value: Any, binds: Binds, into: set[str]) -> None:
