@@ -108,3 +108,22 @@ def credential(
             given = query.get(key, "") if placement == "query" else headers.get(key.lower(), "")
             return f"apikey {given}" if given else authorization
     return authorization
+
+
+NO_FIELDS: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+
+
+def credential_fields(
+    authentication: dict[str, Any] | None, binds: Binds
+) -> tuple[frozenset[str], frozenset[str]]:
+    """Where an expose's own credential is besides ``Authorization``: (header names,
+    lower-cased; query names). A caller's credential is never a parameter of its call."""
+    if not authentication or authentication.get("type") != "apikey":
+        return NO_FIELDS  # bearer and basic live in Authorization, never a parameter
+    raw = authentication.get("key")
+    key = render(raw, (), binds) if isinstance(raw, str) else ""
+    if not key:
+        return NO_FIELDS
+    if (authentication.get("placement") or "header") == "query":
+        return frozenset(), frozenset({key})
+    return frozenset({key.lower()}), frozenset()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -22,6 +22,7 @@ from urllib.parse import unquote
 from . import versioning
 from .exceptions import RegistryError
 from .models import Capability
+from .reads import caller_names
 from .rows import Rows
 from .templating import Binds, BindSource
 
@@ -150,6 +151,9 @@ class Operation:
     label: str | None = None
     hints: Hints = field(default_factory=Hints)
     semantics: dict[str, Any] | None = None
+    # The caller parameter names a call may look up (``reads.caller_names``): what
+    # ``runtime.arguments_of`` resolves once, for sync, async and MCP calls alike.
+    reads: tuple[str, ...] = ()
 
 
 @dataclass
@@ -502,7 +506,7 @@ class _Builder:
             if getattr(row, "ref_id", None)
             else None
         )
-        return Operation(
+        operation = Operation(
             kind=kind,
             capability=context.name,
             namespace=namespace,
@@ -521,6 +525,7 @@ class _Builder:
             hints=hints or Hints(),
             semantics=semantics,
         )
+        return replace(operation, reads=caller_names(operation))
 
     def _rest(self, expose, context: CapabilityContext) -> None:
         routes = self.catalog.routes.setdefault(expose.namespace, [])

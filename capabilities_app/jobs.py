@@ -1,9 +1,16 @@
 """Async upstream calls: jobs submitted by the REST surface, run by Celery workers.
 
-A job records an exposed operation (or an MCP tool), the caller's parameters (never
-their credentials), and then its status and result. :func:`submit` creates it and
-publishes it when the enclosing transaction commits; :func:`execute` is what the
-worker runs, through the same ``runtime.invoke`` as a synchronous call.
+A job records an exposed operation (or an MCP tool), the call's arguments (the
+caller's parameters as ``runtime.arguments_of`` resolved them: exactly what the
+synchronous call runs on; never a credential, which is never a parameter), and then
+its status and result. :func:`submit` creates it and publishes it when the enclosing
+transaction commits; :func:`execute` is what the worker runs, through the same
+``runtime.invoke`` on the same arguments as a synchronous call.
+
+An ``Idempotency-Key`` belongs to its caller (the hash of the credential the expose
+authenticates with; '' for anonymous callers) and to one operation, and names one
+request: the job keeps a fingerprint of its method, target and arguments, and the
+same key with another request is refused (422 ``idempotency_key_reused``).
 
 Retries never repeat a side effect:
 
@@ -24,9 +31,9 @@ lost.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
+import json
 import logging
 import random
 import uuid
@@ -54,19 +61,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 RETRYABLE_ERRORS = (UpstreamUnreachable, UpstreamTimeout)
 FINAL = frozenset({Job.Status.SUCCEEDED, Job.Status.FAILED, Job.Status.CANCELLED})
-# Request headers never kept in a job: credentials and transport details.
-PRIVATE_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "host",
-        "connection",
-        "content-length",
-        "transfer-encoding",
-        "prefer",
-    }
-)
 
 
 class QueueUnavailable(RegistryError):
@@ -93,6 +87,12 @@ class OperationGone(RegistryError):
     title = "No such route"
 
 
+class IdempotencyKeyReused(RegistryError):
+    code = "idempotency_key_reused"
+    status = 422
+    title = "Idempotency-Key reused for another request"
+
+
 class JobInterrupted(RegistryError):
     code = "job_interrupted"
     status = 500
@@ -117,10 +117,23 @@ class UpstreamAnswered(RegistryError):
 
 
 def caller_of(credential: str | None) -> str:
-    """Who is calling, as stored: a hash of their credential ('' when anonymous)."""
+    """Who is calling, as stored: a hash of their credential ('' when anonymous).
+
+    The one place a caller's identity is made: jobs are read, cancelled and
+    deduplicated by it. Client keys (issue 10) become the credential passed here.
+    """
     if not credential:
         return ""
     return hashlib.sha256(credential.encode()).hexdigest()
+
+
+def fingerprint(method: str, target: str, arguments: Mapping[str, Any]) -> str:
+    """What one request is, for an ``Idempotency-Key``: SHA-256 of its method, target and
+    arguments (canonical JSON)."""
+    canonical = json.dumps(
+        arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.sha256(f"{method}\n{target}\n{canonical}".encode()).hexdigest()
 
 
 @dataclass
@@ -130,33 +143,10 @@ class Submission:
     target: str
     method: str
     capability: str
-    params: dict[str, Any]
+    # The call's arguments (``runtime.arguments_of``): what the job stores and replays.
+    arguments: dict[str, Any] = field(default_factory=dict)
     caller: str = ""
     idempotency_key: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def rest_params(
-    *,
-    path_values: dict[str, str],
-    query: list[tuple[str, str]],
-    headers: dict[str, str],
-    body: bytes,
-    content_type: str,
-) -> dict[str, Any]:
-    """What a REST call needs from its request, kept in the job (no credentials)."""
-    try:
-        text = body.decode("utf-8")
-        encoded = {"body": text}
-    except UnicodeDecodeError:
-        encoded = {"body_base64": base64.b64encode(body).decode()}
-    return {
-        "path_values": path_values,
-        "query": [list(pair) for pair in query],
-        "headers": {k: v for k, v in headers.items() if k.lower() not in PRIVATE_HEADERS},
-        "content_type": content_type,
-        **encoded,
-    }
 
 
 def expires_before() -> timezone.datetime:
@@ -166,9 +156,12 @@ def expires_before() -> timezone.datetime:
 def submit(submission: Submission) -> tuple[Job, bool]:
     """The job for ``submission``, published on commit; an idempotent resubmission finds it.
 
-    Returns ``(job, created)``. Raises :class:`QueueUnavailable` when the broker cannot
-    take the job (the job is then recorded as failed).
+    Returns ``(job, created)``. Raises :class:`IdempotencyKeyReused` (422) when the
+    caller's key already names another request to this operation, and
+    :class:`QueueUnavailable` when the broker cannot take the job (the job is then
+    recorded as failed).
     """
+    request = fingerprint(submission.method, submission.target, submission.arguments)
     same_key = {
         "caller": submission.caller,
         "idempotency_key": submission.idempotency_key,
@@ -181,24 +174,36 @@ def submit(submission: Submission) -> tuple[Job, bool]:
             existing = Job.objects.filter(**same_key).first()
             if existing is not None:
                 if existing.created_at >= expires_before():
-                    return existing, False
+                    return _same_request(existing, request), False
                 existing.delete()  # expired: the key is free again
         try:
             with transaction.atomic():
                 job = Job.objects.create(
                     kind=submission.kind,
                     capability=Capability.objects.filter(name=submission.capability).first(),
-                    params=submission.params,
+                    params={"arguments": submission.arguments},
+                    fingerprint=request,
                     **same_key,
                 )
         except IntegrityError:
             # A concurrent request with the same key committed first (the unique
-            # constraint on keyed jobs): that job is this one.
-            return Job.objects.get(**same_key), False
+            # constraint on keyed jobs): that job is this one, if it is this request.
+            return _same_request(Job.objects.get(**same_key), request), False
         transaction.on_commit(lambda: publish(job.pk))
     if settings.CELERY_TASK_ALWAYS_EAGER:
         job.refresh_from_db()  # it ran on commit
     return job, True
+
+
+def _same_request(job: Job, request: str) -> Job:
+    """The job an Idempotency-Key names, when it was made by this very request."""
+    # A job stored before fingerprints existed ('') matches no request.
+    if not hmac.compare_digest(job.fingerprint, request):
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was already used for a different request to this "
+            "operation (another body, parameters or caller's request); send a new key"
+        )
+    return job
 
 
 def publish(job_id, *, fail_job: bool = True) -> None:
@@ -263,26 +268,16 @@ def may_repeat(job: Job, operation: Operation) -> bool:
     return (upstream_method or "").upper() in SAFE_METHODS
 
 
-def caller_for(job: Job) -> Any:
-    params = job.params or {}
+def caller_for(job: Job, operation: Operation) -> runtime.ResolvedCaller:
+    """The caller a job runs with: its stored arguments, as the synchronous call had them."""
+    params = job.params if isinstance(job.params, dict) else {}
+    arguments = params.get("arguments") or {}
     if job.kind == Job.Kind.TOOL:
-        return runtime.ArgumentsCaller(params.get("arguments") or {})
-    if "body_base64" in params:
-        body = base64.b64decode(params["body_base64"])
-    else:
-        body = (params.get("body") or "").encode()
-    headers = dict(params.get("headers") or {})
-    if job.idempotency_key:
-        headers["idempotency-key"] = job.idempotency_key
-    return runtime.RestCaller(
-        path_values=params.get("path_values") or {},
-        query=[tuple(pair) for pair in params.get("query") or []],
-        headers=headers,
-        cookies={},
-        body=body,
-        content_type=params.get("content_type") or "",
-        declared=(),
-    )
+        # Resolving resolved arguments again changes nothing; tool jobs stored before
+        # arguments were resolved at submission held the raw tool arguments.
+        arguments = runtime.tool_arguments(operation, arguments)
+    headers = {"Idempotency-Key": job.idempotency_key} if job.idempotency_key else {}
+    return runtime.ResolvedCaller(arguments, upstream_headers=headers)
 
 
 def backoff(attempt: int, retry_after: str | None = None) -> float:
@@ -367,7 +362,7 @@ def execute(job_id) -> float | None:
     job.attempts += 1
     can_retry = may_repeat(job, operation) and job.attempts <= settings.REGISTRY_JOB_MAX_RETRIES
     try:
-        outcome = runtime.invoke(operation, caller_for(job))
+        outcome = runtime.invoke(operation, caller_for(job, operation))
     except RegistryError as error:
         if isinstance(error, RETRYABLE_ERRORS) and can_retry:
             return _again(job, backoff(job.attempts), _problem(error))

@@ -767,8 +767,10 @@ class Job(models.Model):
     """An upstream call run later by a Celery worker: its request, status and result.
 
     The caller gets the job at once (``202 Accepted``) and reads it at
-    ``/api/jobs/<id>``. ``params`` holds what the call needs from the caller's request
-    (never its credentials); ``result`` holds what the synchronous call would have
+    ``/api/jobs/<id>``. ``params`` holds ``{"arguments": {...}}``: the call's
+    parameters as the synchronous call resolves them (``runtime.arguments_of``), never
+    a header, a raw body or a credential; ``fingerprint`` identifies that request for
+    its ``Idempotency-Key``; ``result`` holds what the synchronous call would have
     returned, capped by ``REGISTRY_JOB_RESULT_MAX_BYTES``.
     """
 
@@ -801,6 +803,12 @@ class Job(models.Model):
     )
     idempotency_key = models.CharField(max_length=255, blank=True, db_index=True)
     params = DocumentJSONField(default=dict, blank=True)
+    fingerprint = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="SHA-256 of the method, target and arguments: the request an "
+        "Idempotency-Key names (empty: stored before fingerprints existed).",
+    )
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
     )

@@ -6,7 +6,12 @@ mode an operation can have (§7): a ``call``, ``steps`` (call and lookup), a ``r
 an aggregate function, or a mock. ``forward`` proxies a REST path as it is.
 
 A caller is anything with ``lookup(name)``: :class:`RestCaller` reads an HTTP request,
-:class:`ArgumentsCaller` a dict of tool arguments. Errors are registry errors
+:class:`ArgumentsCaller` a dict of tool arguments. Calls do not run on them directly:
+``arguments_of`` looks up, once, every name the operation can read
+(``Operation.reads``) and keeps the values as plain data, and the call runs on a
+:class:`ResolvedCaller` over that data. A synchronous REST call, a job (which stores
+exactly that data) and an MCP tool call therefore send the same upstream request. A
+caller's credentials are never parameters. Errors are registry errors
 (``exceptions``, ``upstream``, ``templating``), raised before any upstream request
 when they concern the caller's input or the configuration.
 
@@ -142,6 +147,53 @@ class Outcome:
 
 # --------------------------------------------------------------------------- callers
 
+# A caller's own credentials: never a parameter, so never sent upstream nor stored in a
+# job (a ``forward`` that trusts them reads ``forwardable_headers``, not ``lookup``).
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+class ResolvedCaller:
+    """Caller parameters already looked up (:func:`arguments_of`): exact names, plain data.
+
+    What every call runs on: the synchronous REST view, a job's worker (from the
+    arguments the job stored) and MCP tool calls.
+    """
+
+    def __init__(
+        self, arguments: Mapping[str, Any], upstream_headers: Mapping[str, str] | None = None
+    ) -> None:
+        self.arguments = arguments
+        # Sent upstream as they are (an Idempotency-Key), never part of the arguments.
+        self.upstream_headers = dict(upstream_headers or {})
+
+    def lookup(self, name: str) -> Any:
+        return self.arguments.get(name, MISSING)
+
+    def forwardable_headers(self) -> Mapping[str, str]:
+        return {}
+
+
+def arguments_of(operation: Operation, caller: Any) -> dict[str, Any]:
+    """The value of every caller parameter ``operation`` can read, as JSON-able data.
+
+    Names the caller has no value for are left out. Raises what a lookup raises (a
+    declared parameter of the wrong type: 400), before any upstream request.
+    """
+    arguments = {}
+    for name in operation.reads:
+        value = caller.lookup(name)
+        if value is not MISSING:
+            arguments[name] = value
+    return arguments
+
+
+def tool_arguments(operation: Operation, arguments: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A tool call's arguments resolved by the MCP rules (exact name, then normalised).
+
+    Resolving them again changes nothing: every name kept is found exactly.
+    """
+    return arguments_of(operation, ArgumentsCaller(arguments))
+
 
 class ArgumentsCaller:
     """Caller parameters from a dict of arguments (an MCP tool call, a job)."""
@@ -164,7 +216,13 @@ class ArgumentsCaller:
 
 
 class RestCaller:
-    """Caller parameters from an HTTP request, looked up as RUNTIME-CONTRACT §3 says."""
+    """Caller parameters from an HTTP request, looked up as RUNTIME-CONTRACT §3 says.
+
+    The caller's credentials are not parameters: the ``Authorization``,
+    ``Proxy-Authorization`` and ``Cookie`` headers, and the expose's own credential
+    (``hidden_headers``, ``hidden_query``: where its ``apikey`` is), are never looked
+    up. Declared ``in: cookie`` parameters are read from the cookies as declared.
+    """
 
     def __init__(
         self,
@@ -176,12 +234,17 @@ class RestCaller:
         body: bytes,
         content_type: str,
         declared: Iterable[InputParam] = (),
+        hidden_headers: Iterable[str] = (),
+        hidden_query: Iterable[str] = (),
     ) -> None:
         self.path_values = dict(path_values)
         self.query: dict[str, str] = {}
         for key, value in query:
             self.query.setdefault(key, value)  # the first value counts
+        for key in hidden_query:
+            self.query.pop(key, None)
         self.headers = {k.lower(): v for k, v in headers.items()}
+        self.hidden = CREDENTIAL_HEADERS.union(h.lower() for h in hidden_headers)
         self.cookies = dict(cookies)
         self.raw_body = body
         self.content_type = content_type
@@ -215,8 +278,9 @@ class RestCaller:
         for key, value in self.query.items():
             if normalise(key) == wanted:
                 return value
-        if name.lower() in self.headers:
-            return self.headers[name.lower()]
+        header = name.lower()
+        if header in self.headers and header not in self.hidden:
+            return self.headers[header]
         body = self.parsed_body()
         if isinstance(body, dict) and name in body:
             return body[name]
@@ -235,7 +299,8 @@ class RestCaller:
         elif location == "query":
             value = self.query.get(param.name, MISSING)
         elif location == "header":
-            value = self.headers.get(param.name.lower(), MISSING)
+            header = param.name.lower()
+            value = MISSING if header in self.hidden else self.headers.get(header, MISSING)
         elif location == "cookie":
             value = self.cookies.get(param.name, MISSING)
         elif location == "body":

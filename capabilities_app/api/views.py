@@ -2,7 +2,8 @@
 
 ``/rest/<expose namespace><resource path>`` is looked up in the in-memory catalog
 (no database query on a warm request), the request becomes a :class:`RestCaller`,
-and ``runtime.invoke`` does the rest. Upstream answers go back as they came
+the operation's parameters are looked up on it once (``runtime.arguments_of``), and
+``runtime.invoke`` runs on them, now or in a job. Upstream answers go back as they came
 (status, body, content type) or as mapped JSON; the registry's own errors are
 problem+json (``api.problems``).
 """
@@ -148,17 +149,16 @@ class RestSurfaceView(APIView):
             route, values = catalog.match(method, raw, encoded=True)
         else:
             route, values = catalog.match(method, path)
-        if (
-            route.authentication
-            and route.context is not None
-            and (guard is None or route.authentication is not guard.authentication)
-        ):
-            access.check(
-                route.authentication,
-                route.context.binds,
-                request.headers,
-                request._request.GET,
-            )
+        hidden = access.NO_FIELDS
+        if route.authentication and route.context is not None:
+            if guard is None or route.authentication is not guard.authentication:
+                access.check(
+                    route.authentication,
+                    route.context.binds,
+                    request.headers,
+                    request._request.GET,
+                )
+            hidden = access.credential_fields(route.authentication, route.context.binds)
         operation = route.operation(method)
         caller = runtime.RestCaller(
             path_values={k: v for k, v in values.items() if k != REST_OF_PATH},
@@ -170,22 +170,28 @@ class RestSurfaceView(APIView):
             body=read_body(request),
             content_type=request.content_type or "",
             declared=operation.parameters if operation is not None else (),
+            hidden_headers=hidden[0],
+            hidden_query=hidden[1],
         )
         if operation is None:  # a forward route (always synchronous)
             remainder = values.get(REST_OF_PATH) or (list(values.values())[-1] if values else "")
             outcome = runtime.forward(
                 route, remainder, method, caller, request.META.get("QUERY_STRING", "")
             )
-        elif wants_async(request):
-            return self.submit(request, route, operation, caller, values)
-        else:
-            outcome = runtime.invoke(operation, caller)
-        return to_response(outcome)
+            return to_response(outcome)
+        # The call's parameters, looked up once as data: what runs now, or what a job
+        # stores and runs later (the same upstream request either way).
+        call = runtime.ResolvedCaller(
+            runtime.arguments_of(operation, caller), caller.upstream_headers
+        )
+        if wants_async(request):
+            return self.submit(request, route, operation, call)
+        return to_response(runtime.invoke(operation, call))
 
-    def submit(self, request, route, operation, caller, values) -> HttpResponse:
+    def submit(self, request, route, operation, call: runtime.ResolvedCaller) -> HttpResponse:
         """``Prefer: respond-async``: check what can be checked now, queue the call, 202."""
         if operation.call is not None:
-            runtime.prepare(operation, caller)  # 400 and 503 now, not in the job
+            runtime.prepare(operation, call)  # 400 and 503 now, not in the job
         job, _created = jobs.submit(
             jobs.Submission(
                 kind="rest",
@@ -193,13 +199,7 @@ class RestSurfaceView(APIView):
                 target=route.path,
                 method=request.method.upper(),
                 capability=operation.capability,
-                params=jobs.rest_params(
-                    path_values={k: v for k, v in values.items() if k != REST_OF_PATH},
-                    query=[(k, v) for k, vs in request._request.GET.lists() for v in vs],
-                    headers=dict(request.headers),
-                    body=caller.raw_body,
-                    content_type=request.content_type or "",
-                ),
+                arguments=call.arguments,
                 caller=jobs.caller_of(
                     access.credential(route.authentication, request.headers, request._request.GET)
                 ),

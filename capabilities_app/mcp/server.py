@@ -288,9 +288,13 @@ def tool_of(operation) -> types.Tool:
 
 
 def run_tool(operation, arguments: dict[str, Any]) -> types.CallToolResult:
-    """Run a tool through the runtime (in a worker thread) and shape the MCP result."""
+    """Run a tool through the runtime (in a worker thread) and shape the MCP result.
+
+    The arguments are resolved as a task's job resolves and stores them.
+    """
     try:
-        outcome = runtime.invoke(operation, runtime.ArgumentsCaller(arguments))
+        resolved = runtime.tool_arguments(operation, arguments)
+        outcome = runtime.invoke(operation, runtime.ResolvedCaller(resolved))
     except RegistryError as error:
         return refusal(error.status, error.code, error.title, error.detail)
     return tool_result(outcome.json(), outcome.is_error)

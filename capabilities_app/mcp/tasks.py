@@ -13,8 +13,9 @@ an upstream error status, or a registry refusal, is a completed task whose resul
 
 Only the caller that created a task can read it: as for REST jobs, the caller is the
 hash of the credential the expose authenticates with (its API key, else the HTTP
-``Authorization`` header). Arguments are checked before any task is
-created. The SDK (2.3) delivers extension result shapes only on 2026-07-28 connections
+``Authorization`` header). Arguments are checked before any task is created; the job
+stores them resolved (``runtime.tool_arguments``), as the synchronous call runs on
+them. The SDK (2.3) delivers extension result shapes only on 2026-07-28 connections
 and sieves them out of 2025-11-25 ones, so tasks exist only there; ``REGISTRY_MCP_TASKS
 = off`` turns them off.
 """
@@ -31,7 +32,7 @@ from mcp.server.mcpserver import require_client_extension
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from .. import jobs
+from .. import jobs, runtime
 from ..catalog import Operation
 from ..models import Job
 from .results import refusal, tool_result, wire
@@ -122,7 +123,7 @@ async def create(ctx: Any, namespace: str, operation: Operation, arguments: dict
             target=operation.name,
             method="",
             capability=operation.capability,
-            params={"arguments": arguments},
+            arguments=runtime.tool_arguments(operation, arguments),
             caller=jobs.caller_from(Job.Kind.TOOL, namespace, headers, query),
         )
         try:

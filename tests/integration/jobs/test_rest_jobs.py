@@ -257,7 +257,7 @@ class TestCancelling:
         job_id = stack.shell(
             "from capabilities_app.models import Job; "
             "print(Job.objects.create(kind='rest', namespace='work', target='/orders', "
-            "method='POST', params={'body': '{}'}).pk)"
+            "method='POST', params={'arguments': {'body': {}}}).pk)"
         ).strip()
         location = f"/api/jobs/{job_id}"
 
@@ -290,10 +290,7 @@ class TestTransactions:
         "class Abort(Exception):\n"
         "    pass\n"
         "submission = jobs.Submission(kind='rest', namespace='work', target='/orders',\n"
-        "    method='POST', capability='job-tests', params=jobs.rest_params(path_values={{}},\n"
-        "    query=[], headers={{'content-type': 'application/json'}},\n"
-        '    body=b\'{{"tag": "{tag}"}}\',\n'
-        "    content_type='application/json'))\n"
+        "    method='POST', capability='job-tests', arguments={{'body': {{'tag': '{tag}'}}}})\n"
         "try:\n"
         "    with transaction.atomic():\n"
         "        job, _ = jobs.submit(submission)\n"
