@@ -28,7 +28,9 @@ from mcp.server.transport_security import TransportSecuritySettings
 from .. import access
 from ..api.problems import problem
 from ..catalog import RouteNotFound
+from ..database import DatabaseUnavailable
 from ..exceptions import RegistryError
+from .probes import Probes
 from .server import RegistryServer, current_catalog
 
 logger = logging.getLogger(__name__)
@@ -170,7 +172,9 @@ class Gateway:
             await anyio.sleep(self.check_seconds)
             try:
                 catalog = await current_catalog()
-            except Exception:  # the database is away for a moment: try again next time
+            except DatabaseUnavailable:  # never loaded, database away: logged once (database)
+                continue
+            except Exception:
                 logger.exception("MCP gateway: reading the catalog failed")
                 continue
             if previous is None or catalog.version != previous.version:
@@ -223,4 +227,5 @@ def serve_http(
         allowed_origins=allowed_origins,
         check_seconds=check_seconds,
     )
-    uvicorn.run(gateway, host=host, port=port, lifespan="on", log_level=log_level, access_log=False)
+    app = Probes(gateway)  # /healthz, /readyz, and a 503 for a database outage
+    uvicorn.run(app, host=host, port=port, lifespan="on", log_level=log_level, access_log=False)
