@@ -25,8 +25,9 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from tests.integration.jobs.conftest import broker_environment
 from tests.integration.mcp.conftest import run
-from tests.support.brokers import unavailable
+from tests.support.brokers import machine_redis, unavailable
 from tests.support.mcp_tasks import TasksExtension
 from tests.support.registry_process import RegistryProcess
 from tests.support.tcp_proxy import TcpProxy
@@ -85,7 +86,8 @@ class Stack:
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.TransportError):
                 rest = self.get("/rest/work/items/ready")
-                ready = [httpx.get(base + "/readyz", timeout=10) for base in (self.web, self.mcp)]
+                bases = [base for base in (self.web, self.mcp) if base]
+                ready = [httpx.get(base + "/readyz", timeout=10) for base in bases]
                 if rest.status_code == 200 and all(r.status_code in (200, 404) for r in ready):
                     return
             time.sleep(0.1)
@@ -123,14 +125,15 @@ def admin_session(registry: RegistryProcess) -> str:
     return registry.manage("shell", "-v", "0", "-c", code).stdout.strip()
 
 
-@pytest.fixture(scope="module")
-def outage_stack(tmp_path_factory):
+@contextlib.contextmanager
+def registry_behind_a_proxy(workdir: Path, *, mcp: bool = True, **environment: str):
+    """A registry (gunicorn, and the MCP server) on a new PostgreSQL database via a proxy."""
     import psycopg
 
     admin_url = postgres_admin_url()
+    name = f"registry_outage_{uuid.uuid4().hex[:12]}"
     try:
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as connection:
-            name = f"registry_outage_{uuid.uuid4().hex[:12]}"
             connection.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as error:
         unavailable(f"PostgreSQL is not reachable ({type(error).__name__})")
@@ -142,17 +145,16 @@ def outage_stack(tmp_path_factory):
     registry = None
     try:
         registry = RegistryProcess(
-            tmp_path_factory.mktemp("outage"),
+            workdir,
             database_url=proxy.url(database_url),
-            CELERY_BROKER_URL="",  # eager jobs: no broker, the job runs in the web process
             REGISTRY_DATABASE_RETRY_MAX_SECONDS="1",
             LOG_LEVEL="INFO",
+            **environment,
         )
         registry.import_document(CAPABILITY, name="outage-tests", base_uri=upstream.url)
         session = admin_session(registry)
         web = registry.start_web()
-        mcp = registry.start_mcp()
-        yield Stack(registry, proxy, upstream, web, mcp, session)
+        yield Stack(registry, proxy, upstream, web, registry.start_mcp() if mcp else "", session)
     finally:
         if registry is not None:
             registry.stop()
@@ -160,6 +162,13 @@ def outage_stack(tmp_path_factory):
         upstream.stop()
         with psycopg.connect(admin_url, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def outage_stack(tmp_path_factory):
+    # Eager jobs (no broker): a job runs in the web process that submits it.
+    with registry_behind_a_proxy(tmp_path_factory.mktemp("outage"), CELERY_BROKER_URL="") as stack:
+        yield stack
 
 
 @pytest.fixture
@@ -356,3 +365,26 @@ def test_an_import_during_an_outage_prints_one_line_not_a_traceback(stack):
     assert len(lines) == 1 and "database is unreachable (OperationalError)" in lines[0], lines
     assert "Traceback" not in result.stderr + result.stdout
     assert str(stack.proxy.port) not in result.stderr
+
+
+def test_a_worker_that_meets_the_outage_runs_the_job_when_the_database_returns(tmp_path):
+    """Issue 9 point 25: a Celery worker that cannot read its job retries it (no failed task,
+    no job left queued for the requeue), and runs it once the database is back."""
+    environment = broker_environment(machine_redis())
+    with registry_behind_a_proxy(tmp_path, mcp=False, **environment) as stack:
+        submitted = stack.get("/rest/work/items/late", headers=ASYNC)  # no worker yet: queued
+        assert submitted.status_code == 202, submitted.text
+        worker_log = stack.registry.workdir / f"worker-{len(stack.registry.processes)}.log"
+        with stack.outage():
+            stack.registry.start_worker()
+            deadline = time.monotonic() + 30
+            # The worker took the message and met the outage (a warning, or a traceback).
+            while "OperationalError" not in worker_log.read_text():
+                assert time.monotonic() < deadline, worker_log.read_text()[-3000:]
+                time.sleep(0.1)
+        deadline = time.monotonic() + 30
+        while (job := stack.get(submitted.headers["Location"]).json())["status"] != "succeeded":
+            assert time.monotonic() < deadline, (job, worker_log.read_text()[-3000:])
+            time.sleep(0.1)
+        assert len(stack.upstream.calls("GET", "/items/late")) == 1
+        assert job["attempts"] == 1
