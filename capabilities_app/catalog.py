@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from . import versioning
+from . import database, versioning
 from .exceptions import RegistryError
 from .models import Capability
 from .reads import caller_names
@@ -628,26 +628,39 @@ _lock = threading.Lock()
 
 
 def get_catalog() -> Catalog:
-    """The current catalog (rebuilt when the version stamp has moved)."""
+    """The current catalog (rebuilt when the version stamp has moved).
+
+    While the database is unreachable, the catalog last built is served (Kong's data
+    planes do the same with their last configuration); with none built yet,
+    :class:`~capabilities_app.database.DatabaseUnavailable` (503).
+    """
     global _catalog
     version = versioning.current_version()
     catalog = _catalog
-    if catalog is not None and catalog.version == version:
+    if catalog is not None and (catalog.version == version or database.outage() is not None):
         return catalog
     with _lock:
-        if _catalog is None or _catalog.version != version:
+        catalog = _catalog
+        if catalog is not None and (catalog.version == version or database.outage() is not None):
+            return catalog
+        try:
             _catalog = build_catalog(version)
+        except database.UNAVAILABLE as error:
+            database.discard()
+            unavailable = database.down(error)
+            if _catalog is None:
+                raise unavailable from error
         return _catalog
 
 
 def peek_catalog() -> Catalog | None:
-    """The catalog when it is known current without asking the database, else None.
+    """The catalog when it may be served without asking the database now, else None.
 
-    Async code uses this to skip a thread hop on warm requests; on None it calls
-    :func:`get_catalog` in a worker thread.
+    Async code uses this to skip a thread hop on warm requests (and during an outage,
+    between two attempts); on None it calls :func:`get_catalog` in a worker thread.
     """
     catalog = _catalog
-    if catalog is not None and versioning.is_fresh(catalog.version):
+    if catalog is not None and (versioning.is_fresh(catalog.version) or versioning.holding()):
         return catalog
     return None
 

@@ -5,17 +5,32 @@ new stamp becomes visible to other processes exactly when their change does (the
 row lock also orders concurrent writers). Readers call :func:`current_version`,
 which asks the database at most every ``REGISTRY_CATALOG_CHECK_SECONDS`` and
 otherwise answers from memory, so a warm request reads no database.
+
+When the database cannot be read (a restart, a failover), the last stamp read is
+kept and served: the outage is recorded (``database``: one warning), the stamp is
+read again after a backoff that doubles from the check interval up to
+``REGISTRY_DATABASE_RETRY_MAX_SECONDS`` (so an outage does not make requests wait
+on the database one after another), and the outage ends at the first read that
+succeeds. Only a process that never read a stamp has nothing to serve:
+:class:`~capabilities_app.database.DatabaseUnavailable` (503).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import F
 
+from . import database
 from .models import RegistryState
+
+# The first retry after a failure waits at least this long, even with a check interval
+# of 0 (the tests' setting): an outage must never mean a database attempt per request.
+MIN_RETRY_SECONDS = 0.5
 
 
 def bump() -> None:
@@ -25,36 +40,105 @@ def bump() -> None:
         RegistryState.objects.get_or_create(pk=1, defaults={"version": 1})
 
 
+def _query() -> int:
+    stamps = RegistryState.objects.filter(pk=1).values_list("version", flat=True)
+    return stamps.first() or 0
+
+
+def read_stamp() -> int:
+    """The stamp from the database; a connection that broke while idle is replaced once.
+
+    Outside web requests (the MCP server's threads) nothing health-checks a kept
+    connection: after a database restart the first query on it fails although the
+    database is back. That failure is retried at once on a new connection.
+    """
+    connection = connections[DEFAULT_DB_ALIAS]
+    reused = connection.connection is not None and not connection.in_atomic_block
+    try:
+        return _query()
+    except database.UNAVAILABLE:
+        database.discard()
+        if not reused:
+            raise
+    try:
+        return _query()
+    except database.UNAVAILABLE:
+        database.discard()
+        raise
+
+
 class _Reader:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        read: Callable[[], int] = read_stamp,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.read = read
+        self.clock = clock
         self.version: int | None = None
-        self.checked_at = 0.0
+        self.next_check = 0.0  # clock time when the stamp is to be read again
+        self.failures = 0  # failed reads in a row
         self.lock = threading.Lock()
 
+    def due(self) -> bool:
+        return self.clock() >= self.next_check
+
     def fresh(self) -> bool:
-        """Known and checked within ``REGISTRY_CATALOG_CHECK_SECONDS``."""
-        age = time.monotonic() - self.checked_at
-        return self.version is not None and age < settings.REGISTRY_CATALOG_CHECK_SECONDS
+        """Known, and no read due (checked within the interval, or backing off)."""
+        return self.version is not None and not self.due()
+
+    def retry_delay(self) -> float:
+        base = max(settings.REGISTRY_CATALOG_CHECK_SECONDS, MIN_RETRY_SECONDS)
+        ceiling = max(settings.REGISTRY_DATABASE_RETRY_MAX_SECONDS, base)
+        return min(base * 2 ** min(self.failures - 1, 30), ceiling)
 
     def current(self) -> int:
         if self.fresh():
             return self.version
-        with self.lock:
-            if not self.fresh():
-                stamps = RegistryState.objects.filter(pk=1).values_list("version", flat=True)
-                self.version = stamps.first() or 0
-                self.checked_at = time.monotonic()
+        # One thread reads; the others keep serving the known stamp rather than queue
+        # behind a read that may be waiting on a connect timeout.
+        if not self.lock.acquire(blocking=self.version is None):
             return self.version
+        try:
+            if self.fresh():
+                return self.version
+            if self.version is None and self.failures and not self.due():
+                raise database.unavailable()  # cold start, backing off: not a new attempt
+            return self.check()
+        finally:
+            self.lock.release()
+
+    def check(self) -> int:
+        try:
+            version = self.read()
+        except database.UNAVAILABLE as error:
+            self.failures += 1
+            self.next_check = self.clock() + self.retry_delay()
+            unavailable = database.down(error)
+            if self.version is None:
+                raise unavailable from error
+            return self.version
+        self.failures = 0
+        self.version = version
+        self.next_check = self.clock() + settings.REGISTRY_CATALOG_CHECK_SECONDS
+        database.up()
+        return version
 
     def forget(self) -> None:
         self.version = None
+        self.failures = 0
+        self.next_check = 0.0
 
 
 _reader = _Reader()
 
 
 def current_version() -> int:
-    """The stamp, as last read (re-read when older than the check interval)."""
+    """The stamp, as last read (re-read when older than the check interval).
+
+    During a database outage: the last stamp read; with none ever read,
+    :class:`~capabilities_app.database.DatabaseUnavailable`.
+    """
     return _reader.current()
 
 
@@ -63,6 +147,12 @@ def is_fresh(version: int) -> bool:
     return _reader.fresh() and _reader.version == version
 
 
+def holding() -> bool:
+    """True while the database is away and no new attempt is due: serve what is held."""
+    return database.outage() is not None and _reader.version is not None and not _reader.due()
+
+
 def forget() -> None:
-    """Drop the remembered stamp (the next call reads the database)."""
+    """Drop the remembered stamp and any outage (the next call reads the database)."""
     _reader.forget()
+    database.forget()

@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees a view's exception first: a database outage is 503 problem+json.
+    "capabilities_app.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "registry.urls"
@@ -105,6 +107,13 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # milliseconds; the jobs API and the workers query on every call), checked before reuse.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    # An unreachable database host (a failover, a dead address) must fail a connection
+    # attempt in seconds, not after the system's TCP timeout of minutes (libpq's option;
+    # a connect_timeout in DATABASE_URL's query wins).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while an import writes; a short busy timeout
     # turns brief lock contention into a wait instead of an error. Transactions take
@@ -212,6 +221,9 @@ if REGISTRY_MCP_TASKS not in ("declared", "off"):
 REGISTRY_MCP_TASK_POLL_MS = env.int("REGISTRY_MCP_TASK_POLL_MS", default=500)
 # How often (seconds) a process checks whether imports or edits changed what it serves.
 REGISTRY_CATALOG_CHECK_SECONDS = env.float("REGISTRY_CATALOG_CHECK_SECONDS", default=0.5)
+# While the database is unreachable the stamp is read again after a backoff that doubles
+# from the check interval up to this many seconds (docs/availability.md).
+REGISTRY_DATABASE_RETRY_MAX_SECONDS = env.float("REGISTRY_DATABASE_RETRY_MAX_SECONDS", default=30.0)
 
 LOGGING = {
     "version": 1,

@@ -1,8 +1,9 @@
 """Errors as RFC 9457 problem details (``application/problem+json``) with a stable code.
 
 DRF's exception handler for the whole API: registry errors keep their code and
-status; DRF's own exceptions get one (``parse_error``, ``not_authenticated``, …);
-anything else is left to Django (a 500, logged).
+status; DRF's own exceptions get one (``parse_error``, ``not_authenticated``, …); the
+database being unreachable is 503 ``database_unavailable`` (``database``); anything
+else is left to Django (a 500, logged).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from .. import database
 from ..catalog import MethodNotAllowed
 from ..exceptions import RegistryError
 
@@ -51,8 +53,14 @@ def problem_response(error: RegistryError, instance: str = "") -> Response:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     request = context.get("request")
     instance = request.path if request is not None else ""
+    if isinstance(exc, database.DatabaseUnavailable):
+        return database.logged(problem_response(exc, instance))
     if isinstance(exc, RegistryError):
         return problem_response(exc, instance)
+    if isinstance(exc, database.UNAVAILABLE):
+        # A job submitted or read while the database is away (Django closes the failed
+        # connection when the request ends): recorded once per outage, answered 503.
+        return database.logged(problem_response(database.down(exc), instance))
     if isinstance(exc, drf.APIException):
         code = exc.default_code if isinstance(exc.default_code, str) else "error"
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)

@@ -34,8 +34,10 @@ from starlette.requests import Request
 from .. import access
 from ..api.problems import problem
 from ..catalog import RouteNotFound
+from ..database import DatabaseUnavailable
 from ..exceptions import RegistryError
 from .envelope import as_bytes, invalid_request
+from .probes import Probes
 from .server import RegistryServer, current_catalog
 
 logger = logging.getLogger(__name__)
@@ -212,7 +214,9 @@ class Gateway:
             await anyio.sleep(self.check_seconds)
             try:
                 catalog = await current_catalog()
-            except Exception:  # the database is away for a moment: try again next time
+            except DatabaseUnavailable:  # never loaded, database away: logged once (database)
+                continue
+            except Exception:
                 logger.exception("MCP gateway: reading the catalog failed")
                 continue
             if previous is None or catalog.version != previous.version:
@@ -296,4 +300,5 @@ def serve_http(
         allowed_origins=allowed_origins,
         check_seconds=check_seconds,
     )
-    uvicorn.run(gateway, host=host, port=port, lifespan="on", log_level=log_level, access_log=False)
+    app = Probes(gateway)  # /healthz, /readyz, and a 503 for a database outage
+    uvicorn.run(app, host=host, port=port, lifespan="on", log_level=log_level, access_log=False)

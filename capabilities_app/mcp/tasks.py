@@ -18,6 +18,10 @@ stores them resolved (``runtime.tool_arguments``), as the synchronous call runs 
 them. The SDK (2.3) delivers extension result shapes only on 2026-07-28 connections
 and sieves them out of 2025-11-25 ones, so tasks exist only there; ``REGISTRY_MCP_TASKS
 = off`` turns them off.
+
+While the database is unreachable a call that would become a task answers an
+``isError`` result with the 503 problem (``database_unavailable``), and ``tasks/*`` a
+JSON-RPC error naming the cause.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from mcp.server.mcpserver import require_client_extension
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from .. import jobs, runtime
+from .. import database, jobs, runtime
 from ..catalog import Operation
 from ..models import Job
 from .results import refusal, tool_result, wire
@@ -127,8 +131,9 @@ async def create(ctx: Any, namespace: str, operation: Operation, arguments: dict
             caller=jobs.caller_from(Job.Kind.TOOL, namespace, headers, query),
         )
         try:
-            job, _created = jobs.submit(submission)
-        except jobs.QueueUnavailable as error:
+            with database.session():  # this thread's connection checked, a dead one replaced
+                job, _created = jobs.submit(submission)
+        except (jobs.QueueUnavailable, database.DatabaseUnavailable) as error:
             return wire(refusal(error.status, error.code, error.title, error.detail))
         return {"resultType": "task", **task_of(job)}
 
@@ -144,9 +149,12 @@ def _require(ctx: Any) -> None:
 
 def _job(namespace: str, task_id: str, request: tuple) -> Job:
     try:
-        job = jobs.get_job(task_id, *request)
+        with database.session():
+            job = jobs.get_job(task_id, *request)
     except jobs.JobNotFound:
         job = None
+    except database.DatabaseUnavailable as error:  # the cause, not a generic internal error
+        raise MCPError(code=types.INTERNAL_ERROR, message=error.detail) from error
     if job is None or job.kind != Job.Kind.TOOL or job.namespace != namespace:
         raise MCPError(code=types.INVALID_PARAMS, message="Failed to retrieve task: Task not found")
     return job

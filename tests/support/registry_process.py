@@ -57,9 +57,14 @@ def _drop_database(name: str) -> None:
 
 
 class RegistryProcess:
-    def __init__(self, workdir: Path, **environment: str) -> None:
+    def __init__(self, workdir: Path, *, database_url: str = "", **environment: str) -> None:
+        """``database_url``: a database the test made (and drops) itself, e.g. behind a
+        proxy; by default the registry gets one of its own (see ``_database_url``)."""
         self.workdir = workdir
-        database_url, self.database_name = _database_url(workdir)
+        if database_url:
+            self.database_name = None
+        else:
+            database_url, self.database_name = _database_url(workdir)
         self.env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -161,7 +166,7 @@ class RegistryProcess:
             "--port",
             str(port),
             *extra,
-            ready_url=f"http://127.0.0.1:{port}/health",
+            ready_url=f"http://127.0.0.1:{port}/healthz",
             log_name=f"mcp-{port}",
         )
         return f"http://127.0.0.1:{port}"

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from capabilities_app.catalog import get_catalog
+from capabilities_app.database import DatabaseUnavailable
 
 
 class Command(BaseCommand):
@@ -42,7 +43,11 @@ class Command(BaseCommand):
         if options["transport"] == "stdio":
             if not namespaces or len(namespaces) != 1:
                 raise CommandError("--transport stdio serves exactly one --namespace")
-            if namespaces[0] not in get_catalog().mcp:
+            try:
+                catalog = get_catalog()
+            except DatabaseUnavailable as error:  # one line, not a traceback
+                raise CommandError(error.detail) from error
+            if namespaces[0] not in catalog.mcp:
                 raise CommandError(f"no enabled MCP expose has the namespace {namespaces[0]!r}")
             from capabilities_app.mcp.stdio import serve_stdio
 

@@ -1,0 +1,61 @@
+"""The MCP server's front door: ``/healthz`` and ``/readyz``, and a 503 for an outage.
+
+An ASGI app in front of the gateway (``gateway.serve_http``). ``/healthz`` and
+``/readyz`` answer as the web app's do (``health.readiness``), without the gateway's
+Host and Origin checks (probes come from the orchestrator, by address) and without
+authentication. Everything else goes to the gateway; a process that never loaded a
+catalog while the database is unreachable answers 503 problem+json
+``database_unavailable`` instead of an ASGI 500.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+
+from .. import health
+from ..api.problems import PROBLEM_JSON, problem
+from ..database import DatabaseUnavailable
+
+JSON = b"application/json"
+
+
+class Probes:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("path") in ("/healthz", "/readyz"):
+            if scope["path"] == "/healthz":
+                await _answer(send, 200, JSON, health.LIVENESS)
+            else:
+                status, body = await anyio.to_thread.run_sync(health.readiness)
+                await _answer(send, status, JSON, body)
+            return
+        started = False
+
+        async def tracked(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except DatabaseUnavailable as error:
+            if started or scope["type"] != "http":
+                raise
+            body = problem(error.status, error.code, error.title, error.detail, scope["path"])
+            await _answer(send, error.status, PROBLEM_JSON.encode(), body)
+
+
+async def _answer(send: Any, status: int, content_type: bytes, body: dict[str, Any]) -> None:
+    payload = json.dumps(body).encode()
+    headers = [
+        (b"content-type", content_type),
+        (b"content-length", str(len(payload)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
