@@ -26,7 +26,7 @@ from . import editing, jobs, versioning
 from . import models as m
 from .exceptions import SpecError
 from .exporter import export_yaml
-from .forms import ImportYamlForm, PartForm
+from .forms import CallerForm, ImportYamlForm, ParameterFormSet, PartForm
 from .importer import import_documents, registry_import_resolver, upload_input
 from .loader import parse_source
 from .reporting import error_lines, summary_line, warning_lines
@@ -56,7 +56,8 @@ class PartAdmin(admin.ModelAdmin):
         for formset in formsets:
             touched += formset.new_objects + formset.deleted_objects
             touched += [obj for obj, _fields in formset.changed_objects]
-        editing.record_edit(touched)
+        # The page's own object too: a deleted inline row may no longer lead to its capability.
+        editing.record_edit([form.instance, *touched] if touched else [])
 
     def delete_model(self, request, obj) -> None:
         editing.record_edit([obj])
@@ -364,6 +365,7 @@ class CapabilityAdmin(PartAdmin):
                     strict=form.cleaned_data["strict"],
                     dry_run=form.cleaned_data["dry_run"],
                     resolve_import=registry_import_resolver(max_bytes=max_bytes),
+                    force=form.cleaned_data["force"],
                 )
                 level = messages.SUCCESS if report.ok else messages.ERROR
                 self.message_user(request, summary_line(report), level)
@@ -597,6 +599,7 @@ class ExposeAdmin(PartAdmin):
 
 class ExposedParameterInline(PartInline):
     model = m.ExposedParameter
+    formset = ParameterFormSet
     fields = ("position", "name", "location", "type", "required", "value", "description")
     show_change_link = False
 
@@ -626,6 +629,7 @@ class ExposedResourceAdmin(PartAdmin):
 
 @admin.register(m.ExposedOperation)
 class ExposedOperationAdmin(PartAdmin):
+    form = CallerForm
     list_display = ("__str__", "resource", "call")
     search_fields = ("name", "resource__path", "resource__expose__namespace")
     raw_id_fields = ("resource",)
@@ -643,6 +647,7 @@ class ExposedParameterAdmin(PartAdmin):
 
 class ToolParameterInline(PartInline):
     model = m.ToolParameter
+    formset = ParameterFormSet
     fields = ("position", "name", "type", "required", "description")
     show_change_link = False
 
@@ -657,6 +662,7 @@ class FunctionToolParameterInline(ToolParameterInline):
 
 @admin.register(m.Tool)
 class ToolAdmin(PartAdmin):
+    form = CallerForm
     list_display = ("name", "expose", "call", "read_only_hint", "destructive_hint")
     list_filter = ("read_only_hint", "destructive_hint", "idempotent_hint", "open_world_hint")
     search_fields = ("name", "label", "description", "expose__namespace")
@@ -724,6 +730,7 @@ class AggregateAdmin(PartAdmin):
 
 @admin.register(m.AggregateFunction)
 class AggregateFunctionAdmin(PartAdmin):
+    form = CallerForm
     list_display = ("name", "aggregate", "call")
     search_fields = ("name", "aggregate__namespace")
     raw_id_fields = ("aggregate",)
