@@ -28,7 +28,7 @@ from .exceptions import SpecError
 from .exporter import export_yaml
 from .forms import CallerForm, ImportYamlForm, ParameterFormSet, PartForm
 from .importer import import_documents, registry_import_resolver, upload_input
-from .loader import parse_source
+from .loader import format_key_path, parse_source
 from .reporting import error_lines, summary_line, warning_lines
 from .specs import parse_document
 
@@ -168,13 +168,16 @@ class CapabilityAdmin(PartAdmin):
         "source_origin",
         "source_sha256",
         "imported_at",
+        "edited_at",
         "updated_at",
         "source_document_view",
+        "unserved_parts_view",
     )
     fieldsets = (
         (None, {"fields": ("name", "kind", "enabled", "spec_version")}),
         ("Info", {"fields": ("label", "description", "created", "modified", "stakeholders")}),
         ("Operations and tools", {"fields": ("operations_overview", "tools_overview")}),
+        ("Kept but not served", {"classes": ("collapse",), "fields": ("unserved_parts_view",)}),
         ("Other keys", {"classes": ("collapse",), "fields": ("extra",)}),
         (
             "Provenance",
@@ -184,6 +187,7 @@ class CapabilityAdmin(PartAdmin):
                     "source_origin",
                     "source_sha256",
                     "imported_at",
+                    "edited_at",
                     "updated_at",
                     "source_document_view",
                 ),
@@ -244,7 +248,7 @@ class CapabilityAdmin(PartAdmin):
                 (
                     _link(t, t.name),
                     t.expose.namespace,
-                    t.call.call_name if t.call else "",
+                    _call_shown(t),
                     t.description or "",
                 )
                 for t in tools
@@ -261,6 +265,20 @@ class CapabilityAdmin(PartAdmin):
     @admin.display(description="source document")
     def source_document_view(self, obj: m.Capability) -> str:
         return format_html('<pre class="source-document">{}</pre>', obj.source_document)
+
+    @admin.display(description="parts kept but not served")
+    def unserved_parts_view(self, obj: m.Capability) -> str:
+        parts = obj.unserved_parts or []
+        if not parts:
+            return "-"
+        return format_html_join(
+            "",
+            '<p class="unserved-part"><strong>{}</strong>: {}</p>',
+            (
+                (format_key_path(tuple(part.get("path") or ())), part.get("reason") or "")
+                for part in parts
+            ),
+        )
 
     # -- actions
 
@@ -395,6 +413,14 @@ class CapabilityAdmin(PartAdmin):
             "results": results,
         }
         return TemplateResponse(request, "admin/capabilities_app/capability/import.html", context)
+
+
+def _call_shown(part) -> str:
+    """A part's call, or the call a lenient import kept although it names nothing."""
+    if part.call is not None:
+        return part.call.call_name
+    kept = (part.extra or {}).get("call")
+    return f"{kept} (not served: names nothing)" if isinstance(kept, str) else ""
 
 
 def _yaml_response(capability: m.Capability) -> HttpResponse:

@@ -291,6 +291,19 @@ def test_unsupported_exposes_and_consumes_are_kept_but_not_served(api, upstream)
     assert upstream.received == []
 
 
+def test_the_admin_shows_what_was_kept_but_not_served(staff):
+    """Issue 9 point 22: the capability page lists the parts kept as written and why, and
+    the tools overview marks a call that names nothing."""
+    assert run_command("import_capability", str(CLOUDFLARE)).code == 0
+    capability = m.Capability.objects.get(name=CLOUDFLARE.stem)
+
+    page = html.unescape(staff.get(change_url(capability)).content.decode())
+
+    assert "capability.consumes[1]</strong>: unsupported consumes type 'workers-kv'" in page
+    assert "capability.exposes[2]</strong>: unsupported expose type 'agent-skill'" in page
+    assert "orchestration.onboard-agent (not served: names nothing)" in page
+
+
 DUPLICATES = """
 naftiko: 1.0.0-alpha2
 info: {label: Duplicates, description: One consumes namespace declared three times.}
