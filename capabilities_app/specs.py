@@ -936,7 +936,7 @@ class _SemanticChecker:
                 self.unserved,
                 "invalid_call",
                 call_path,
-                f"call {call!r} must be 'namespace.operation' (two parts)" + self._kept(path),
+                f"call {call!r} must be 'namespace.operation' (two parts)" + self._kept(),
             )
             return
         namespace, name = parts
@@ -946,7 +946,7 @@ class _SemanticChecker:
                 self.unserved,
                 "unknown_call",
                 call_path,
-                self._missing_call(namespace, name) + self._kept(path),
+                self._missing_call(namespace, name) + self._kept(),
             )
             return
         chosen = candidates[0]
@@ -963,12 +963,11 @@ class _SemanticChecker:
         if store:
             self.call_targets[call_path] = chosen.path
 
-    def _kept(self, path: KeyPath) -> str:
+    def _kept(self) -> str:
         """What a lenient import does with a part whose call or ref does not resolve."""
         if self.strict:
             return ""
-        what = "step's operation" if "steps" in path else "operation"
-        return f". Kept as written; this {what} answers 503 (operation_not_served) when called"
+        return ". Kept as written; calling the operation answers 503 (operation_not_served)"
 
     def _missing_call(self, namespace: str, name: str) -> str:
         names = sorted(n for (ns, n) in self.operations if ns == namespace)
@@ -1029,7 +1028,7 @@ class _SemanticChecker:
                 self.unserved,
                 "unknown_ref",
                 (*path, "ref"),
-                f"ref {ref!r} names no aggregate function ({known})" + self._kept(path),
+                f"ref {ref!r} names no aggregate function ({known})" + self._kept(),
             )
             return
         self.ref_targets[(*path, "ref")] = target
