@@ -43,4 +43,5 @@ def test_a_relative_location_without_a_folder_resolves_to_nothing():
     ],
 )
 def test_the_folder_of_a_stored_document(origin, folder):
+    """Issue 9 point 19: imports store an absolute origin; uploads have no folder."""
     assert document_folder(origin) == folder
