@@ -37,7 +37,7 @@ demo: install
 	trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP; \
 	$(BIN)/python manage.py run_demo_upstream --port 8765 --token "$$FLEET_TOKEN" & upstream=$$!; \
 	$(BIN)/python manage.py migrate --verbosity 0; \
-	$(BIN)/python manage.py import_capability fixtures/; \
+	$(BIN)/python manage.py import_capability --keep-edited fixtures/; \
 	$(BIN)/python manage.py create_demo_admin; \
 	kill -0 $$upstream 2>/dev/null || { echo "the demo upstream did not start (port 8765 busy?)" >&2; exit 1; }; \
 	echo "Admin: http://127.0.0.1:8000/admin/  (Ctrl-C stops the demo and its upstream)"; \

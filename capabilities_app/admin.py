@@ -26,9 +26,9 @@ from . import editing, jobs, versioning
 from . import models as m
 from .exceptions import SpecError
 from .exporter import export_yaml
-from .forms import ImportYamlForm, PartForm
+from .forms import CallerForm, ImportYamlForm, ParameterFormSet, PartForm
 from .importer import import_documents, registry_import_resolver, upload_input
-from .loader import parse_source
+from .loader import format_key_path, parse_source
 from .reporting import error_lines, summary_line, warning_lines
 from .specs import parse_document
 
@@ -56,7 +56,8 @@ class PartAdmin(admin.ModelAdmin):
         for formset in formsets:
             touched += formset.new_objects + formset.deleted_objects
             touched += [obj for obj, _fields in formset.changed_objects]
-        editing.record_edit(touched)
+        # The page's own object too: a deleted inline row may no longer lead to its capability.
+        editing.record_edit([form.instance, *touched] if touched else [])
 
     def delete_model(self, request, obj) -> None:
         editing.record_edit([obj])
@@ -167,13 +168,16 @@ class CapabilityAdmin(PartAdmin):
         "source_origin",
         "source_sha256",
         "imported_at",
+        "edited_at",
         "updated_at",
         "source_document_view",
+        "unserved_parts_view",
     )
     fieldsets = (
         (None, {"fields": ("name", "kind", "enabled", "spec_version")}),
         ("Info", {"fields": ("label", "description", "created", "modified", "stakeholders")}),
         ("Operations and tools", {"fields": ("operations_overview", "tools_overview")}),
+        ("Kept but not served", {"classes": ("collapse",), "fields": ("unserved_parts_view",)}),
         ("Other keys", {"classes": ("collapse",), "fields": ("extra",)}),
         (
             "Provenance",
@@ -183,6 +187,7 @@ class CapabilityAdmin(PartAdmin):
                     "source_origin",
                     "source_sha256",
                     "imported_at",
+                    "edited_at",
                     "updated_at",
                     "source_document_view",
                 ),
@@ -243,7 +248,7 @@ class CapabilityAdmin(PartAdmin):
                 (
                     _link(t, t.name),
                     t.expose.namespace,
-                    t.call.call_name if t.call else "",
+                    _call_shown(t),
                     t.description or "",
                 )
                 for t in tools
@@ -260,6 +265,20 @@ class CapabilityAdmin(PartAdmin):
     @admin.display(description="source document")
     def source_document_view(self, obj: m.Capability) -> str:
         return format_html('<pre class="source-document">{}</pre>', obj.source_document)
+
+    @admin.display(description="parts kept but not served")
+    def unserved_parts_view(self, obj: m.Capability) -> str:
+        parts = obj.unserved_parts or []
+        if not parts:
+            return "-"
+        return format_html_join(
+            "",
+            '<p class="unserved-part"><strong>{}</strong>: {}</p>',
+            (
+                (format_key_path(tuple(part.get("path") or ())), part.get("reason") or "")
+                for part in parts
+            ),
+        )
 
     # -- actions
 
@@ -364,6 +383,7 @@ class CapabilityAdmin(PartAdmin):
                     strict=form.cleaned_data["strict"],
                     dry_run=form.cleaned_data["dry_run"],
                     resolve_import=registry_import_resolver(max_bytes=max_bytes),
+                    force=form.cleaned_data["force"],
                 )
                 level = messages.SUCCESS if report.ok else messages.ERROR
                 self.message_user(request, summary_line(report), level)
@@ -393,6 +413,14 @@ class CapabilityAdmin(PartAdmin):
             "results": results,
         }
         return TemplateResponse(request, "admin/capabilities_app/capability/import.html", context)
+
+
+def _call_shown(part) -> str:
+    """A part's call, or the call a lenient import kept although it names nothing."""
+    if part.call is not None:
+        return part.call.call_name
+    kept = (part.extra or {}).get("call")
+    return f"{kept} (not served: names nothing)" if isinstance(kept, str) else ""
 
 
 def _yaml_response(capability: m.Capability) -> HttpResponse:
@@ -597,6 +625,7 @@ class ExposeAdmin(PartAdmin):
 
 class ExposedParameterInline(PartInline):
     model = m.ExposedParameter
+    formset = ParameterFormSet
     fields = ("position", "name", "location", "type", "required", "value", "description")
     show_change_link = False
 
@@ -626,6 +655,7 @@ class ExposedResourceAdmin(PartAdmin):
 
 @admin.register(m.ExposedOperation)
 class ExposedOperationAdmin(PartAdmin):
+    form = CallerForm
     list_display = ("__str__", "resource", "call")
     search_fields = ("name", "resource__path", "resource__expose__namespace")
     raw_id_fields = ("resource",)
@@ -643,6 +673,7 @@ class ExposedParameterAdmin(PartAdmin):
 
 class ToolParameterInline(PartInline):
     model = m.ToolParameter
+    formset = ParameterFormSet
     fields = ("position", "name", "type", "required", "description")
     show_change_link = False
 
@@ -657,6 +688,7 @@ class FunctionToolParameterInline(ToolParameterInline):
 
 @admin.register(m.Tool)
 class ToolAdmin(PartAdmin):
+    form = CallerForm
     list_display = ("name", "expose", "call", "read_only_hint", "destructive_hint")
     list_filter = ("read_only_hint", "destructive_hint", "idempotent_hint", "open_world_hint")
     search_fields = ("name", "label", "description", "expose__namespace")
@@ -724,6 +756,7 @@ class AggregateAdmin(PartAdmin):
 
 @admin.register(m.AggregateFunction)
 class AggregateFunctionAdmin(PartAdmin):
+    form = CallerForm
     list_display = ("name", "aggregate", "call")
     search_fields = ("name", "aggregate__namespace")
     raw_id_fields = ("aggregate",)

@@ -15,12 +15,12 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from . import database, versioning
 from .exceptions import RegistryError
+from .locations import document_folder
 from .models import Capability
 from .reads import caller_names
 from .rows import Rows
@@ -33,6 +33,14 @@ class RouteNotFound(RegistryError):
     code = "route_not_found"
     status = 404
     title = "No such route"
+
+
+class OperationNotServed(RegistryError):
+    """A part a lenient import kept although it cannot run (its call names nothing)."""
+
+    code = "operation_not_served"
+    status = 503
+    title = "Operation not served"
 
 
 class MethodNotAllowed(RegistryError):
@@ -154,6 +162,14 @@ class Operation:
     # The caller parameter names a call may look up (``reads.caller_names``): what
     # ``runtime.arguments_of`` resolves once, for sync, async and MCP calls alike.
     reads: tuple[str, ...] = ()
+
+    # Why this operation cannot run (a call or ref to nothing, kept by a lenient import);
+    # calling it answers 503 operation_not_served. None: it runs.
+    unserved: str | None = None
+
+    def check_served(self) -> None:
+        if self.unserved is not None:
+            raise OperationNotServed(self.unserved)
 
 
 @dataclass
@@ -371,11 +387,11 @@ def _merge(*levels: tuple[Param, ...]) -> tuple[Param, ...]:
     return tuple(merged.values())
 
 
-def _base_dir(capability: Capability) -> str | None:
-    origin = capability.source_origin
-    if not origin or origin.startswith("registry:"):
-        return None
-    return str(Path(origin).parent)
+def _missing_call(call: str, context: CapabilityContext) -> str:
+    namespace, _, name = call.partition(".")
+    if namespace in context.upstreams:
+        return f"names no operation {name!r} of consumes {namespace!r}"
+    return f"names no consumes namespace {namespace!r} the capability serves"
 
 
 def _auth(expose) -> dict[str, Any] | None:
@@ -406,8 +422,11 @@ class _Builder:
 
     def build(self) -> Catalog:
         for capability in self.capabilities.values():
+            # Relative file:// locations (binds, MCP resources and prompts) belong to
+            # the document: they resolve against its folder, not the working directory.
+            base_dir = document_folder(capability.source_origin)
             self.contexts[capability.pk] = CapabilityContext(
-                capability.name, self._binds(capability)
+                capability.name, self._binds(capability, base_dir), base_dir=base_dir
             )
         for consumes in self.rows.all["consumes"]:
             self._consumes(consumes)
@@ -434,11 +453,7 @@ class _Builder:
                 self.catalog.guards[namespace] = Guard(*exposes[0])
         return self.catalog
 
-    def _binds(self, capability: Capability) -> Binds:
-        origin = capability.source_origin
-        base_dir = (
-            str(Path(origin).parent) if origin and not origin.startswith("registry:") else None
-        )
+    def _binds(self, capability: Capability, base_dir: str | None) -> Binds:
         sources = []
         for bind in self.rows.children_of("bind", "capability", capability.pk):
             keys = tuple(
@@ -507,6 +522,7 @@ class _Builder:
             else None
         )
         operation = Operation(
+            unserved=self._unserved(kind, row, context, namespace, method),
             kind=kind,
             capability=context.name,
             namespace=namespace,
@@ -526,6 +542,39 @@ class _Builder:
             semantics=semantics,
         )
         return replace(operation, reads=caller_names(operation))
+
+    def _unserved(
+        self, kind: str, row, context: CapabilityContext, namespace: str, method: str | None
+    ) -> str | None:
+        """Why the part cannot run, or None: a call, ref or step call that names nothing."""
+        extra = row.extra if isinstance(row.extra, dict) else {}
+        problem = None
+        call = extra.get("call")
+        if row.call_id is None and isinstance(call, str):
+            problem = f"its call {call} {_missing_call(call, context)}"
+        ref = extra.get("ref")
+        if problem is None and getattr(row, "ref_id", None) is None and isinstance(ref, str):
+            problem = f"its ref {ref} names no aggregate function of the capability"
+        for step in row.steps if problem is None and isinstance(row.steps, list) else ():
+            target = step.get("call") if isinstance(step, dict) else None
+            if isinstance(target, str) and context.operation(target) is None:
+                problem = (
+                    f"its step {step.get('name')!r} calls {target}, which "
+                    f"{_missing_call(target, context)}"
+                )
+                break
+        if problem is None:
+            return None
+        what = {
+            "rest": f"{method} operation {row.name or ''}".replace("  ", " ").strip(),
+            "tool": f"tool {row.name!r}",
+            "resource": f"resource {row.name!r}",
+            "function": f"function {row.name!r}",
+        }[kind]
+        return (
+            f"{what} of {namespace!r} (capability {context.name!r}) is not served: {problem}. "
+            "The import kept it as written; fix its call in the admin or in the document"
+        )
 
     def _rest(self, expose, context: CapabilityContext) -> None:
         routes = self.catalog.routes.setdefault(expose.namespace, [])
@@ -591,7 +640,12 @@ class _Builder:
                 hints=hints,
             )
         for resource in self.rows.children_of("mcp_resource", "expose", expose.pk):
-            has_operation = resource.call_id or resource.steps or resource.output_parameters
+            has_operation = (
+                resource.call_id
+                or resource.steps
+                or resource.output_parameters
+                or isinstance((resource.extra or {}).get("call"), str)
+            )
             server.resources[resource.name] = McpResourceSpec(
                 name=resource.name,
                 label=resource.label,

@@ -4,13 +4,15 @@
 (keys in the order the official schema lists them, unknown keys after them, as they
 were written). ``resolved_document`` produces the same with each imported consumes
 block inlined, which is what the importer compares to decide that a re-import
-changes nothing.
+changes nothing. Consumes and exposes entries a lenient import kept but does not
+serve (``Capability.unserved_parts``) go back to their places in their lists.
 
 Every row of a capability is read with one query per model (``rows``).
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import yaml
@@ -29,6 +31,11 @@ class _Writer:
         self.rows = Rows({"": capability})
         self.resolved = resolved
         self.inline_imports = inline_imports or resolved
+        # List path → [(index, entry as written)] of the parts kept but not served.
+        self.unserved: dict[tuple[Any, ...], list[tuple[int, Any]]] = {}
+        for held in capability.unserved_parts or []:
+            *list_path, index = held["path"]
+            self.unserved.setdefault(tuple(list_path), []).append((index, held["value"]))
 
     def call_name(self, operation_id: int) -> str:
         operation = self.rows.by_id[("consumed_operation", operation_id)]
@@ -42,15 +49,16 @@ class _Writer:
         return f"{aggregate.namespace}.{function.name}"
 
     def document(self) -> dict[str, Any]:
-        return self.part(CAPABILITY, self.capability)
+        return self.part(CAPABILITY, self.capability, path=())
 
-    def part(self, part: Any, row: Model) -> dict[str, Any]:
+    def part(self, part: Any, row: Model, path: tuple[Any, ...] | None = None) -> dict[str, Any]:
+        """``row`` as a document part; ``path`` (the capability's only) places kept parts."""
         extra = dict(getattr(row, part.extra_attr) or {})
         if part.name == "consumes" and row.import_location and not self.inline_imports:
             return self.import_entry(row, extra)
         import_marker = extra.pop(IMPORT_MARKER, None)
         own_type = getattr(row, "type", None)
-        values = self.members(part.members_for(own_type).values(), row, extra)
+        values = self.members(part.members_for(own_type).values(), row, extra, path)
         result = _ordered(values, part.order, extra)
         if part.name == "consumes" and row.import_location and self.resolved:
             result[IMPORT_MARKER] = self.import_fields(row, import_marker or {})
@@ -72,7 +80,13 @@ class _Writer:
             self.import_fields(row, extra.get(IMPORT_MARKER) or {}), IMPORTED_CONSUMES_KEYS, {}
         )
 
-    def members(self, members: Any, row: Model, extra: dict[str, Any]) -> dict[str, Any]:
+    def members(
+        self,
+        members: Any,
+        row: Model,
+        extra: dict[str, Any],
+        path: tuple[Any, ...] | None = None,
+    ) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for member in members:
             if isinstance(member, Field):
@@ -84,7 +98,8 @@ class _Writer:
                 # or None for a group written as an explicit null.
                 present = member.key in extra
                 group_extra = extra.pop(member.key, None)
-                inner = self.members(member.members, row, {})
+                inner_path = None if path is None else (*path, member.key)
+                inner = self.members(member.members, row, {}, inner_path)
                 if inner or isinstance(group_extra, dict):
                     order = GROUP_ORDER.get(member.key, ())
                     values[member.key] = _ordered(inner, order, group_extra or {})
@@ -92,6 +107,9 @@ class _Writer:
                     values[member.key] = group_extra
             else:
                 children = self.children(member, row)
+                kept = self.unserved.get((*path, member.key)) if path is not None else None
+                if kept:
+                    children = _with_kept(self.rows.of(member, row), children or [], kept)
                 if children:
                     values[member.key] = children
                     extra.pop(member.key, None)
@@ -117,6 +135,13 @@ class _Writer:
             return [getattr(r, member.scalar_attr) for r in rows]
         part = PARTS[member.part]
         return [self.part(part, r) for r in rows]
+
+
+def _with_kept(rows: list[Model], items: list[Any], kept: list[tuple[int, Any]]) -> list[Any]:
+    """A list's stored items and the entries kept as written, each at its position."""
+    placed = [((row.position, 0), item) for row, item in zip(rows, items, strict=True)]
+    placed += [((index, 1), copy.deepcopy(value)) for index, value in kept]
+    return [item for _key, item in sorted(placed, key=lambda pair: pair[0])]
 
 
 def _ordered(

@@ -1,12 +1,16 @@
-"""Forms of the admin: part editing that keeps what was written, and the YAML upload."""
+"""Forms of the admin: part editing that keeps what was written and checks ``with``
+references, and the YAML upload."""
 
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
+from django.forms.models import BaseInlineFormSet
 
+from . import editing
 from .layout import NAME_PATTERN
+from .models import ExposedResource
 
 
 class PartForm(forms.ModelForm):
@@ -44,6 +48,52 @@ class PartForm(forms.ModelForm):
             if field.null and value in (None, ""):
                 cleaned[name] = "" if getattr(self.instance, name, None) == "" else None
         return cleaned
+
+
+class CallerForm(PartForm):
+    """A tool, REST operation or aggregate function: its ``with`` references (§3) must
+    name parameters it declares (``editing.with_reference_errors``, the rule ``specs``
+    applies to documents)."""
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # the instance now holds the posted values
+        if "with_values" not in self.cleaned_data:
+            return
+        for message in editing.with_reference_errors(self.instance, self.instance.with_values):
+            self.add_error("with_values", message)
+
+
+class ParameterFormSet(BaseInlineFormSet):
+    """Input parameters edited inline: renaming or deleting one that a ``with`` of the
+    same page (or, on a REST resource's page, of its operations) references is refused."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        names = [
+            form.cleaned_data["name"]
+            for form in self.forms
+            if form.cleaned_data
+            and not self._should_delete_form(form)
+            and form.cleaned_data.get("name")
+        ]
+        owner = self.instance
+        stored = list(owner.parameters.values_list("name", flat=True)) if owner.pk else []
+        if sorted(names) == sorted(stored):
+            return  # unchanged: the page's own form has checked its with values
+        if isinstance(owner, ExposedResource):
+            errors = [
+                message
+                for operation in (owner.operations.all() if owner.pk else ())
+                for message in editing.with_reference_errors(
+                    operation, operation.with_values, resource_names=names
+                )
+            ]
+        else:
+            errors = editing.with_reference_errors(owner, owner.with_values, parameter_names=names)
+        if errors:
+            raise ValidationError(errors)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -87,6 +137,12 @@ class ImportYamlForm(forms.Form):
         required=False, help_text="Require the official JSON Schema to pass."
     )
     dry_run = forms.BooleanField(required=False, help_text="Check and report; write nothing.")
+    force = forms.BooleanField(
+        required=False,
+        label="Overwrite admin edits",
+        help_text="Replace capabilities edited in the admin since their last import "
+        "(without it, such an import fails and names the edits it would overwrite).",
+    )
 
     def clean(self) -> dict:
         cleaned = super().clean()

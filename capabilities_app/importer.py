@@ -8,10 +8,19 @@ A document whose resolved form equals what is stored (see ``exporter``) is
 ``unchanged`` and writes nothing. Otherwise its rows are replaced: the old parts
 are deleted and the new ones written with one bulk insert per model, so the number
 of queries does not grow with the number of operations.
+
+A capability edited in the admin since its last import is not replaced silently: the
+import fails, naming the edits it would overwrite (``editing.overwritten_by``), unless
+``force`` (overwrite them) or ``keep_edited`` (leave that capability as it is, status
+``kept``). Parts a lenient import cannot serve are kept as written
+(``Capability.unserved_parts``, or the part's ``extra`` for a ``call``/``ref`` that
+does not resolve), so the export gives the document back.
 """
 
 from __future__ import annotations
 
+import copy
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,7 +32,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from . import exporter, versioning
+from . import editing, exporter, versioning
 from .exceptions import Diagnostic, SpecError
 from .layout import (
     CAPABILITY,
@@ -39,7 +48,8 @@ from .loader import KeyPath, Source, format_key_path, parse_source, too_large
 from .models import Aggregate, Bind, Capability, CapabilityTag, Consumes, Expose
 from .specs import ConsumesEntry, ImportResolver, ParsedDocument, parse_document
 
-Status = Literal["created", "updated", "unchanged", "valid", "failed"]
+Status = Literal["created", "updated", "unchanged", "kept", "valid", "failed"]
+SHOWN_EDITS = 10  # key paths a refusal or a "kept" line names before "and N more"
 
 
 @dataclass
@@ -49,6 +59,9 @@ class DocumentInput:
     origin: str
     name: str
     load: Callable[[], Source]
+    # What to store as the capability's origin: a file's absolute path, so that its
+    # relative file:// locations resolve the same from any working directory.
+    stored_origin: str | None = None
 
 
 @dataclass
@@ -63,11 +76,14 @@ class Outcome:
     errors: list[Diagnostic] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
     capability_id: int | None = None
+    note: str = ""  # why a capability was kept
 
     @property
     def line(self) -> str:
         if self.status == "failed":
             return f"failed {self.name}"
+        if self.status == "kept":
+            return f"kept {self.name}: {self.note}"
         return f"{self.status} {self.name} ({self.operations} operations, {self.tools} tools)"
 
 
@@ -92,23 +108,28 @@ def import_documents(
     dry_run: bool = False,
     resolve_import: ImportResolver | None = None,
     on_progress: Callable[[Outcome], None] | None = None,
+    force: bool = False,
+    keep_edited: bool = False,
 ) -> RunReport:
     """Check and write ``documents`` in one transaction; keep nothing if any fails.
 
     With ``dry_run`` the writes happen and are rolled back, so the outcomes say
-    exactly what a real run would do (``created``, ``updated``, ``unchanged``).
+    exactly what a real run would do (``created``, ``updated``, ``unchanged``,
+    ``kept``). A capability edited in the admin since its last import fails the run,
+    unless ``force`` (overwrite the edits) or ``keep_edited`` (skip it).
     """
     outcomes: list[Outcome] = []
+    guard = _EditGuard(force=force, keep_edited=keep_edited)
     with transaction.atomic():
         for document in documents:
             outcome = _import_one(
-                document, strict=strict, resolve_import=resolve_import, write=True
+                document, strict=strict, resolve_import=resolve_import, write=True, guard=guard
             )
             outcomes.append(outcome)
             if on_progress:
                 on_progress(outcome)
         ok = all(o.status != "failed" for o in outcomes)
-        written = ok and not dry_run and any(o.status != "unchanged" for o in outcomes)
+        written = ok and not dry_run and any(o.status in ("created", "updated") for o in outcomes)
         if not ok or dry_run:
             transaction.set_rollback(True)
     return RunReport(outcomes=outcomes, dry_run=dry_run, written=written)
@@ -131,12 +152,21 @@ def check_documents(
     return RunReport(outcomes=outcomes, dry_run=False, written=False)
 
 
+@dataclass(frozen=True)
+class _EditGuard:
+    """What an import does over a capability edited in the admin since its last import."""
+
+    force: bool = False
+    keep_edited: bool = False
+
+
 def _import_one(
     document: DocumentInput,
     *,
     strict: bool,
     resolve_import: ImportResolver | None,
     write: bool,
+    guard: _EditGuard | None = None,
 ) -> Outcome:
     try:
         source = document.load()
@@ -151,7 +181,9 @@ def _import_one(
         if not write:
             return check_document(parsed)
         with transaction.atomic():
-            return write_document(parsed)
+            return write_document(
+                parsed, origin=document.stored_origin, guard=guard or _EditGuard()
+            )
     except SpecError as exc:
         return Outcome(
             document.origin,
@@ -183,18 +215,50 @@ def check_document(parsed: ParsedDocument) -> Outcome:
     return _outcome(parsed, "valid")
 
 
-def write_document(parsed: ParsedDocument) -> Outcome:
+def write_document(
+    parsed: ParsedDocument, *, origin: str | None = None, guard: _EditGuard | None = None
+) -> Outcome:
     """Store ``parsed`` (inside the caller's transaction); return what it did."""
+    guard = guard or _EditGuard()
     existing = Capability.objects.filter(name=parsed.name).first()
     outcome = _outcome(parsed, "created")
+    stored_origin = (origin or parsed.source.origin)[:1024]
     if (
         existing is not None
         and existing.kind == parsed.kind
         and exporter.resolved_document(existing) == parsed.resolved()
     ):
+        # Nothing is written, an edited capability stays marked: the document holds the
+        # admin's edits, but importing the file imported last would still undo them.
         outcome.status = "unchanged"
         outcome.capability_id = existing.pk
         return outcome
+    if existing is not None and existing.edited_at is not None and not guard.force:
+        edits = editing.overwritten_by(existing, parsed.data)
+        if edits:
+            shown = _shown(edits)
+            if guard.keep_edited:
+                outcome.status = "kept"
+                outcome.capability_id = existing.pk
+                outcome.note = (
+                    f"edited in the admin since its last import ({shown}); not overwritten"
+                )
+                return outcome
+            edited_at = timezone.localtime(existing.edited_at).strftime("%Y-%m-%d %H:%M %Z")
+            raise SpecError(
+                [
+                    parsed.source.diagnostic(
+                        "error",
+                        "edited_in_admin",
+                        (),
+                        f"capability {parsed.name!r} was edited in the admin since its last "
+                        f"import (last edit {edited_at}); this import would overwrite "
+                        f"{shown}. Import with --force (on the Import YAML page: "
+                        "'Overwrite admin edits') to replace them, or export the capability "
+                        "and import that",
+                    )
+                ]
+            )
     _check_namespace_owners(parsed, existing)
     builder = _RowBuilder(parsed, existing)
     builder.build()
@@ -203,10 +267,7 @@ def write_document(parsed: ParsedDocument) -> Outcome:
         _delete_parts(existing)
         outcome.status = "updated"
     capability = builder.capability
-    capability.source_document = parsed.source.text
-    capability.source_sha256 = parsed.source.sha256
-    capability.source_origin = parsed.source.origin[:1024]
-    capability.imported_at = timezone.now()
+    _record_provenance(capability, parsed, stored_origin)
     try:
         capability.save()
         builder.write()
@@ -219,9 +280,29 @@ def write_document(parsed: ParsedDocument) -> Outcome:
     return outcome
 
 
+def _record_provenance(capability: Capability, parsed: ParsedDocument, origin: str) -> None:
+    """What was imported, from where and when; an import ends the "edited" state."""
+    capability.source_document = parsed.source.text
+    capability.source_sha256 = parsed.source.sha256
+    capability.source_origin = origin
+    capability.imported_at = timezone.now()
+    capability.edited_at = None
+
+
+def _shown(paths: list[KeyPath]) -> str:
+    shown = ", ".join(format_key_path(p) for p in paths[:SHOWN_EDITS])
+    if len(paths) > SHOWN_EDITS:
+        shown += f" and {len(paths) - SHOWN_EDITS} more"
+    return shown
+
+
 def _check_namespace_owners(parsed: ParsedDocument, existing: Capability | None) -> None:
     exposes = (parsed.data.get("capability") or {}).get("exposes") or []
-    wanted = {e["namespace"]: i for i, e in enumerate(exposes) if e.get("namespace")}
+    wanted = {
+        e["namespace"]: i
+        for i, e in enumerate(exposes)
+        if e.get("namespace") and ("capability", "exposes", i) not in parsed.held
+    }
     if not wanted:
         return
     owners = Expose.objects.filter(namespace__in=wanted).select_related("capability")
@@ -266,6 +347,10 @@ class _RowBuilder:
             setattr(capability, member.attr, None)
         capability.extra = {}
         capability.kind = self.parsed.kind
+        capability.unserved_parts = [
+            {"path": list(path), "reason": reason, "value": copy.deepcopy(_at(self.parsed, path))}
+            for path, reason in sorted(self.parsed.held.items(), key=lambda item: _order(item[0]))
+        ]
         self.fill(CAPABILITY, capability, self.parsed.data, (), self.parsed.source, ())
         if capability.spec_version is None:
             capability.spec_version = self.parsed.version
@@ -304,10 +389,15 @@ class _RowBuilder:
         extra: dict[str, Any],
     ) -> None:
         if isinstance(member, Field):
-            if member.kind == "call":
-                self.links.append((row, member.attr, self.parsed.call_targets[path]))
-            elif member.kind == "ref":
-                self.links.append((row, member.attr, self.parsed.ref_targets[path]))
+            targets = {"call": self.parsed.call_targets, "ref": self.parsed.ref_targets}
+            if member.kind in targets:
+                target = targets[member.kind].get(path)
+                if target is None:
+                    # A lenient import: the call or ref names nothing here. Kept as written;
+                    # the part answers 503 when called (catalog).
+                    extra[member.key] = value
+                else:
+                    self.links.append((row, member.attr, target))
             else:
                 setattr(row, member.attr, value)
         elif isinstance(member, Group):
@@ -350,6 +440,8 @@ class _RowBuilder:
             return
         for i, item in enumerate(value):
             item_path = (*path, i)
+            if item_path in self.parsed.held:
+                continue  # kept as written in Capability.unserved_parts (its index kept too)
             row = model(**base, position=i, extra={})
             self.add(part, row, item_path, source, (*source_path, i), located=False)
             entry = self.entries.get(item_path) if part is CONSUMES else None
@@ -410,6 +502,17 @@ class _RowBuilder:
                 type(rows[0]).objects.bulk_create(rows)
 
 
+def _at(parsed: ParsedDocument, path: KeyPath) -> Any:
+    value: Any = parsed.data
+    for key in path:
+        value = value[key]
+    return value
+
+
+def _order(path: KeyPath) -> tuple[Any, ...]:
+    return tuple((0, k) if isinstance(k, int) else (1, str(k)) for k in path)
+
+
 def _fields(members: Iterable[Any]) -> Iterable[Field]:
     for member in members:
         if isinstance(member, Field):
@@ -449,6 +552,7 @@ def file_inputs(
             origin=str(path),
             name=name or path.stem,
             load=lambda path=path: read_source(path, max_bytes=max_bytes),
+            stored_origin=os.path.abspath(path),
         )
         for path in paths
     ]

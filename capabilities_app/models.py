@@ -181,6 +181,21 @@ class Capability(models.Model):
     )
     imported_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    edited_at = models.DateTimeField(
+        "edited in the admin",
+        null=True,
+        blank=True,
+        help_text="Last admin edit since the last import (empty: as imported). An import "
+        "over an edited capability refuses unless forced, naming what it would overwrite.",
+    )
+    unserved_parts = DocumentJSONField(
+        "parts kept but not served",
+        default=list,
+        blank=True,
+        help_text="Consumes and exposes entries a lenient import kept as written (an "
+        "unsupported type, a namespace declared again): exported back, never served. "
+        "[{path, reason, value}].",
+    )
 
     class Meta:
         ordering = ("name",)

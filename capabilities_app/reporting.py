@@ -48,7 +48,7 @@ def error_lines(outcome: Outcome, *, limit: int = 200) -> list[str]:
 def summary_line(report: RunReport) -> str:
     parts = [
         f"{report.count(status)} {status}"
-        for status in ("created", "updated", "unchanged", "valid", "failed")
+        for status in ("created", "updated", "unchanged", "kept", "valid", "failed")
         if report.count(status)
     ]
     total = len(report.outcomes)

@@ -38,6 +38,7 @@ from .catalog import (
     CapabilityContext,
     InputParam,
     Operation,
+    OperationNotServed,
     Route,
     Upstream,
     UpstreamOperation,
@@ -345,6 +346,8 @@ def _coerce(param: InputParam, value: Any) -> Any:
 
 def invoke(operation: Operation, caller: Any) -> Outcome:
     """Run ``operation`` for ``caller`` and return its outcome."""
+    if operation.unserved is not None:  # kept by a lenient import, cannot run: 503
+        raise OperationNotServed(operation.unserved)
     if operation.ref is not None:
         # The function runs with the same caller; its own namespace becomes a prefix.
         return invoke(operation.ref, caller)

@@ -10,9 +10,19 @@ found in the wild (RUNTIME-CONTRACT §1):
 - **strict**: the official schema of the document's version must pass, and
   undeclared bind variables and the spec's namespace rule are errors.
 
-Whatever the mode, what the registry cannot store or serve is an error: unsupported
-versions, missing keys, wrong value types, duplicate names, a ``call`` or ``ref`` to
-something that does not exist, an unreadable import.
+Whatever the mode, what the registry cannot store is an error: unsupported versions,
+missing keys, wrong value types, duplicate names, an unreadable import. What it can
+store but not serve is an error in strict mode; a lenient import keeps it as written
+(so the export gives it back) with a located warning, and serves the rest:
+
+- a consumes or expose entry of a type the registry does not know, and a consumes
+  namespace declared again (the first declaration serves), are *held*: kept verbatim
+  in ``ParsedDocument.held`` and not stored as parts;
+- a ``call`` or ``ref`` to something the document lacks is kept as written on its part,
+  which answers 503 ``operation_not_served`` when called (``catalog``).
+
+A ``with`` reference to a caller parameter the tool or operation does not declare
+(RUNTIME-CONTRACT §3) is an error in strict mode and a warning otherwise.
 
 Pure Python: must not import Django, httpx or the MCP SDK.
 """
@@ -35,7 +45,8 @@ import jsonschema_rs
 from . import layout
 from .exceptions import Diagnostic, DiagnosticList, SpecError
 from .layout import CAPABILITY, CONSUMES, PARTS, Children, Field, Group
-from .loader import KeyPath, Source, read_source
+from .loader import KeyPath, Source, format_key_path, read_source
+from .locations import location_path
 
 ImportResolver = Callable[[Source, str, str], Source]
 """``(importing source, location, import name) → the source that defines it``."""
@@ -74,6 +85,9 @@ class ParsedDocument:
     call_targets: dict[KeyPath, KeyPath]  # call key path → operation path (resolved form)
     ref_targets: dict[KeyPath, KeyPath]  # ref key path → function path
     warnings: list[Diagnostic] = field(default_factory=list)
+    # Entries of the capability's consumes/exposes lists kept as written, not served
+    # (lenient mode only): their path → why.
+    held: dict[KeyPath, str] = field(default_factory=dict)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -140,11 +154,12 @@ def parse_document(
             )
         )
     kind = "capability" if "capability" in data else "consumes"
-    _StructureChecker(source, diags).check_root()
+    held: dict[KeyPath, str] = {}
+    _StructureChecker(source, diags, held=None if strict else held).check_root()
     if diags.errors:
         raise SpecError(diags.items)
 
-    consumes = _resolve_consumes(source, resolve_import, diags)
+    consumes = _resolve_consumes(source, resolve_import, diags, held)
     if diags.errors:
         raise SpecError(diags.items)
 
@@ -156,7 +171,7 @@ def parse_document(
         checked.add(src.origin)
         diags.extend(schema_diagnostics(src, severity))
 
-    semantic = _SemanticChecker(source, consumes, diags, strict=strict)
+    semantic = _SemanticChecker(source, consumes, diags, strict=strict, held=held)
     semantic.run()
     if diags.errors:
         raise SpecError(diags.items)
@@ -165,11 +180,29 @@ def parse_document(
         name=name,
         version=version,
         kind=kind,
-        consumes=consumes,
+        consumes=semantic.consumes,
         call_targets=semantic.call_targets,
         ref_targets=semantic.ref_targets,
-        warnings=diags.warnings,
+        warnings=_without_findings_inside(diags.warnings, held),
+        held=held,
     )
+
+
+def _without_findings_inside(
+    warnings: list[Diagnostic], held: dict[KeyPath, str]
+) -> list[Diagnostic]:
+    """The warnings, less schema findings inside held parts (their one warning says why)."""
+    if not held:
+        return warnings
+    prefixes = tuple(format_key_path(path) for path in held)
+
+    def inside(key_path: str) -> bool:
+        return any(
+            key_path.startswith((f"{prefix}.", f"{prefix}[")) or key_path == prefix
+            for prefix in prefixes
+        )
+
+    return [w for w in warnings if not (w.code.startswith("schema.") and inside(w.key_path))]
 
 
 def _check_header(source: Source, diags: DiagnosticList) -> str:
@@ -264,11 +297,19 @@ _KIND_NAME = {
 
 
 class _StructureChecker:
-    """Checks that values have the shape ``layout`` needs to store them."""
+    """Checks that values have the shape ``layout`` needs to store them.
 
-    def __init__(self, source: Source, diags: DiagnosticList) -> None:
+    With ``held`` (lenient mode), a consumes or expose entry whose ``type`` the
+    registry does not know is not checked further: it is recorded there, to be kept
+    as written, with a warning.
+    """
+
+    def __init__(
+        self, source: Source, diags: DiagnosticList, *, held: dict[KeyPath, str] | None = None
+    ) -> None:
         self.source = source
         self.diags = diags
+        self.held = held
 
     def error(self, path: KeyPath, code: str, message: str) -> None:
         self.diags.add(self.source.diagnostic("error", code, path, message))
@@ -351,8 +392,32 @@ class _StructureChecker:
             return
         part = PARTS[member.part]
         for i, item in enumerate(value):
+            if self.hold_unknown_type(part, item, (*path, i)):
+                continue
             self.check_part(part, item, (*path, i))
         self.check_unique(part, value, path)
+
+    def hold_unknown_type(self, part: layout.Part, item: Any, path: KeyPath) -> bool:
+        """Lenient mode: hold a consumes or expose entry of a type the registry lacks."""
+        if self.held is None or part not in (CONSUMES, layout.EXPOSE):
+            return False
+        kind = item.get("type") if isinstance(item, dict) else None
+        type_field = part.members_by_key["type"]
+        if not isinstance(kind, str) or not isinstance(type_field, Field):
+            return False
+        if kind in type_field.choices:
+            return False
+        what = "consumes" if part is CONSUMES else "expose"
+        message = (
+            f"unsupported {what} type {kind!r}; the registry supports: "
+            + ", ".join(type_field.choices)
+            + f". The {what} entry is kept as written (and exported) but not served"
+        )
+        self.held[path] = message
+        self.diags.add(
+            self.source.diagnostic("warning", "kept_not_served", (*path, "type"), message)
+        )
+        return True
 
     def check_unique(self, part: layout.Part, items: list[Any], path: KeyPath) -> None:
         if not part.unique:
@@ -398,12 +463,17 @@ def _consumes_lists(data: dict[str, Any]) -> Iterator[tuple[str, KeyPath, list[A
 
 
 def _resolve_consumes(
-    source: Source, resolve_import: ImportResolver | None, diags: DiagnosticList
+    source: Source,
+    resolve_import: ImportResolver | None,
+    diags: DiagnosticList,
+    held: dict[KeyPath, str] | None = None,
 ) -> list[ConsumesEntry]:
     entries: list[ConsumesEntry] = []
     for scope, list_path, items in _consumes_lists(source.data):
         for i, item in enumerate(items):
             path = (*list_path, i)
+            if held and path in held:
+                continue
             if "import" not in item:
                 entries.append(ConsumesEntry(path, scope, item, source, path))
                 continue
@@ -492,15 +562,8 @@ def file_import_resolver(*, max_bytes: int) -> ImportResolver:
     """Resolve ``location`` as a file path relative to the importing file."""
 
     def resolve(importing: Source, location: str, _name: str) -> Source:
-        relative = location
-        if relative.startswith("file://"):
-            relative = relative[len("file://") :]
-            # file:///./x is written for a path relative to the document.
-            if relative.startswith("/./") or relative.startswith("/../"):
-                relative = relative[1:]
-        target = Path(relative)
-        if not target.is_absolute():
-            target = Path(importing.origin).parent / target
+        # The importing file's folder is always known here, so the path always is.
+        target = location_path(location, Path(importing.origin).parent) or Path(location)
         return read_source(target, origin=str(target), max_bytes=max_bytes)
 
     return resolve
@@ -641,6 +704,52 @@ class _Operation:
     parameters: frozenset[str]
 
 
+def normalise(name: str) -> str:
+    """Caller parameter names compared loosely (§3): lower case, no ``-`` or ``_``."""
+    return name.lower().replace("-", "").replace("_", "")
+
+
+def path_variables(path: str) -> list[str]:
+    """The ``{x}`` and ``{{x}}`` variables of a resource path."""
+    return [m.strip() for m in re.findall(r"\{\{?\s*([^{}]+?)\s*\}?\}", path)]
+
+
+def _declared_names(parameters: Any) -> list[str]:
+    return [
+        p["name"]
+        for p in parameters or []
+        if isinstance(p, dict) and isinstance(p.get("name"), str)
+    ]
+
+
+def dangling_references(
+    values: Any, prefixes: tuple[str, ...], names: list[str]
+) -> Iterator[tuple[KeyPath, str]]:
+    """``(key path inside values, reference)`` for each ``PREFIX.x`` whose ``x`` is none of
+    ``names`` (compared normalised, §3). Nested mappings are walked as the runtime does."""
+    if not isinstance(values, dict):
+        return
+    known = {normalise(n) for n in names}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            for inner, reference in dangling_references(value, prefixes, names):
+                yield (key, *inner), reference
+            continue
+        if not isinstance(value, str):
+            continue
+        prefix, dot, name = value.partition(".")
+        if dot and prefix in prefixes and name and normalise(name) not in known:
+            yield (key,), value
+
+
+def dangling_message(reference: str, label: str, names: list[str]) -> str:
+    shown = ", ".join(dict.fromkeys(n for n in names if n != "body"))
+    return (
+        f"{reference} names no parameter of {label} (it declares: {shown}); the call would "
+        "never receive a value for it"
+    )
+
+
 def _normal_path(path: str) -> str:
     path = re.sub(r"\{\{?[^{}]*\}?\}", "{}", path.lower())
     return path.replace("_", "-").rstrip("/")
@@ -656,11 +765,13 @@ class _SemanticChecker:
         diags: DiagnosticList,
         *,
         strict: bool,
+        held: dict[KeyPath, str] | None = None,
     ) -> None:
         self.source = source
-        self.consumes = consumes
+        self.consumes = list(consumes)  # less the repeated namespaces held in lenient mode
         self.diags = diags
         self.strict = strict
+        self.held: dict[KeyPath, str] = held if held is not None else {}
         self.call_targets: dict[KeyPath, KeyPath] = {}
         self.ref_targets: dict[KeyPath, KeyPath] = {}
         self.operations: dict[tuple[str, str], list[_Operation]] = defaultdict(list)
@@ -671,9 +782,14 @@ class _SemanticChecker:
     def report(self, severity: str, code: str, path: KeyPath, message: str) -> None:
         self.diags.add(self.source.diagnostic(severity, code, path, message))
 
+    @property
+    def unserved(self) -> str:
+        """What cannot be served: refused in strict mode, a warning otherwise."""
+        return "error" if self.strict else "warning"
+
     def run(self) -> None:
-        self.index_operations()
         self.check_consumes_namespaces()
+        self.index_operations()
         functions = self.index_functions()
         for path, owner, context in self.callers():
             if "call" in owner:
@@ -684,8 +800,15 @@ class _SemanticChecker:
                 if isinstance(step, dict) and isinstance(step.get("call"), str):
                     self.resolve_call((*path, "steps", i), step, context, store=False)
         self.check_exposes()
+        self.check_with_references()
         self.check_binds()
         self.check_secrets()
+
+    def exposes(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The capability's exposes that are not held (index, expose)."""
+        for ei, expose in enumerate(self.capability.get("exposes") or []):
+            if ("capability", "exposes", ei) not in self.held:
+                yield ei, expose
 
     # -- indexes
 
@@ -715,20 +838,33 @@ class _SemanticChecker:
                     )
 
     def check_consumes_namespaces(self) -> None:
+        """A namespace declared again: an error, or (lenient) the first declaration serves
+        and the others are held, kept as written."""
         seen: dict[str, KeyPath] = {}
+        served: list[ConsumesEntry] = []
         for entry in self.consumes:
             if entry.namespace in seen:
                 line, _ = self.source.locate((*seen[entry.namespace], "namespace"))
-                self.report(
-                    "error",
-                    "duplicate_namespace",
-                    (*entry.doc_path, "namespace"),
+                message = (
                     f"consumes namespace {entry.namespace!r} is declared again (first at line "
-                    f"{line}); a call could not tell them apart",
+                    f"{line}); a call could not tell them apart"
                 )
+                if not self.strict:
+                    message += (
+                        ". The first declaration serves; this one is kept as written "
+                        "(and exported) but not served"
+                    )
+                    self.held[entry.doc_path] = message
+                self.report(
+                    self.unserved, "duplicate_namespace", (*entry.doc_path, "namespace"), message
+                )
+                if not self.strict:
+                    continue
             else:
                 seen[entry.namespace] = entry.doc_path
+            served.append(entry)
             self.namespaces[entry.namespace].append("consumes")
+        self.consumes = served
 
     def index_functions(self) -> dict[tuple[str, str], KeyPath]:
         functions: dict[tuple[str, str], KeyPath] = {}
@@ -747,7 +883,7 @@ class _SemanticChecker:
     def callers(self) -> Iterator[tuple[KeyPath, dict[str, Any], dict[str, Any]]]:
         """Every object that may ``call`` or ``ref``, with what helps disambiguate a call."""
         base: KeyPath = ("capability",)
-        for ei, expose in enumerate(self.capability.get("exposes") or []):
+        for ei, expose in self.exposes():
             kind = expose.get("type")
             if kind == "rest":
                 for ri, resource in enumerate(expose.get("resources") or []):
@@ -797,16 +933,21 @@ class _SemanticChecker:
         parts = str(call).split(".")
         if len(parts) != 2 or not all(parts):
             self.report(
-                "error",
+                self.unserved,
                 "invalid_call",
                 call_path,
-                f"call {call!r} must be 'namespace.operation' (two parts)",
+                f"call {call!r} must be 'namespace.operation' (two parts)" + self._kept(),
             )
             return
         namespace, name = parts
         candidates = self.operations.get((namespace, name), [])
         if not candidates:
-            self.report("error", "unknown_call", call_path, self._missing_call(namespace, name))
+            self.report(
+                self.unserved,
+                "unknown_call",
+                call_path,
+                self._missing_call(namespace, name) + self._kept(),
+            )
             return
         chosen = candidates[0]
         if len(candidates) > 1:
@@ -822,11 +963,26 @@ class _SemanticChecker:
         if store:
             self.call_targets[call_path] = chosen.path
 
+    def _kept(self) -> str:
+        """What a lenient import does with a part whose call or ref does not resolve."""
+        if self.strict:
+            return ""
+        return ". Kept as written; calling the operation answers 503 (operation_not_served)"
+
     def _missing_call(self, namespace: str, name: str) -> str:
         names = sorted(n for (ns, n) in self.operations if ns == namespace)
         if names:
             shown = ", ".join(names[:10]) + (", …" if len(names) > 10 else "")
             return f"call to {namespace}.{name}: no operation {name!r} in {namespace!r} ({shown})"
+        for held_path in self.held:
+            held = self.source.data
+            for key in held_path:
+                held = held[key]
+            if held_path[-2] == "consumes" and held.get("namespace") == namespace:
+                return (
+                    f"call to {namespace}.{name}: consumes namespace {namespace!r} is not served "
+                    f"(line {self.source.locate(held_path)[0]})"
+                )
         known = sorted({entry.namespace for entry in self.consumes})
         return f"call to {namespace}.{name}: no consumes namespace {namespace!r}" + (
             f" (declared: {', '.join(known)})" if known else " (none is declared)"
@@ -869,10 +1025,10 @@ class _SemanticChecker:
         if target is None:
             known = ", ".join(f"{ns}.{fn}" for ns, fn in functions) or "none is declared"
             self.report(
-                "error",
+                self.unserved,
                 "unknown_ref",
                 (*path, "ref"),
-                f"ref {ref!r} names no aggregate function ({known})",
+                f"ref {ref!r} names no aggregate function ({known})" + self._kept(),
             )
             return
         self.ref_targets[(*path, "ref")] = target
@@ -881,7 +1037,7 @@ class _SemanticChecker:
 
     def check_exposes(self) -> None:
         seen: dict[str, int] = {}
-        for ei, expose in enumerate(self.capability.get("exposes") or []):
+        for ei, expose in self.exposes():
             namespace = expose.get("namespace")
             path: KeyPath = ("capability", "exposes", ei)
             if namespace:
@@ -938,6 +1094,59 @@ class _SemanticChecker:
                     )
                 else:
                     seen[key] = op_path
+
+    # -- with references (§3)
+
+    def check_with_references(self) -> None:
+        """``PREFIX.x`` in a ``with`` names caller parameter ``x``: with declared input
+        parameters, ``x`` must be one of them (or, for REST, a path variable or ``body``)."""
+        for path, owner, names, prefix, label in self.declaring_callers():
+            if not names:
+                continue
+            prefixes = ("rest", "tools", prefix)
+            places = [((*path, "with"), owner.get("with"))]
+            for i, step in enumerate(owner.get("steps") or []):
+                if isinstance(step, dict):
+                    places.append(((*path, "steps", i, "with"), step.get("with")))
+            for with_path, values in places:
+                for key_path, reference in dangling_references(values, prefixes, names):
+                    self.report(
+                        self.unserved,
+                        "unknown_with_reference",
+                        (*with_path, *key_path),
+                        dangling_message(reference, label, names),
+                    )
+
+    def declaring_callers(self) -> Iterator[tuple[KeyPath, dict[str, Any], list[str], str, str]]:
+        """``(path, owner, names it may reference, its own prefix, how to name it)``."""
+        for ei, expose in self.exposes():
+            base: KeyPath = ("capability", "exposes", ei)
+            namespace = str(expose.get("namespace") or "")
+            if expose.get("type") == "rest":
+                for ri, resource in enumerate(expose.get("resources") or []):
+                    for oi, op in enumerate(resource.get("operations") or []):
+                        declared = [
+                            *_declared_names(op.get("inputParameters")),
+                            *_declared_names(resource.get("inputParameters")),
+                        ]
+                        names = (
+                            [*declared, *path_variables(str(resource.get("path") or "")), "body"]
+                            if declared
+                            else []
+                        )
+                        label = f"operation {op.get('method')} {resource.get('path')}"
+                        path = (*base, "resources", ri, "operations", oi)
+                        yield path, op, names, namespace, label
+            elif expose.get("type") == "mcp":
+                for ti, tool in enumerate(expose.get("tools") or []):
+                    names = _declared_names(tool.get("inputParameters"))
+                    yield (*base, "tools", ti), tool, names, namespace, f"tool {tool.get('name')!r}"
+        for ai, aggregate in enumerate(self.capability.get("aggregates") or []):
+            for fi, function in enumerate(aggregate.get("functions") or []):
+                names = _declared_names(function.get("inputParameters"))
+                path = ("capability", "aggregates", ai, "functions", fi)
+                label = f"function {function.get('name')!r}"
+                yield path, function, names, str(aggregate.get("namespace") or ""), label
 
     # -- binds and secrets
 
@@ -1025,7 +1234,7 @@ class _SemanticChecker:
         places: list[tuple[Source, KeyPath, Any]] = []
         for entry in self.consumes:
             places.append((entry.source, (*entry.data_path, "authentication"), entry.data))
-        for ei, expose in enumerate(self.capability.get("exposes") or []):
+        for ei, expose in self.exposes():
             places.append((self.source, ("capability", "exposes", ei, "authentication"), expose))
         for source, path, owner in places:
             auth = owner.get("authentication")

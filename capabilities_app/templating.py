@@ -44,6 +44,7 @@ from pystache.context import KeyNotFoundError
 from pystache.parser import _EscapeNode, _InvertedNode, _LiteralNode, _SectionNode
 
 from .exceptions import RegistryError
+from .locations import is_file_location, location_path
 
 MISSING = object()
 _TAG = re.compile(r"\{\{\s*([^{}#^/!>&\s][^{}]*?)\s*\}\}")
@@ -128,16 +129,9 @@ _file_maps = _FileMaps()
 
 
 def _location_path(source: BindSource) -> Path | None:
-    location = source.location or ""
-    if not location.startswith("file://"):
+    if not is_file_location(source.location):
         return None
-    raw = location[len("file://") :]
-    if raw.startswith(("/./", "/../")):
-        raw = raw[1:]
-    path = Path(raw)
-    if not path.is_absolute() and source.base_dir:
-        path = Path(source.base_dir) / path
-    return path
+    return location_path(str(source.location), source.base_dir)
 
 
 @dataclass
@@ -176,6 +170,11 @@ class Binds:
                 continue
             path = _location_path(source)
             if source.location and path is None:
+                if is_file_location(source.location):
+                    raise SecretMissing(
+                        f"bind variable {variable} reads the relative {source.location}, and "
+                        "the document has no folder to find it in (it was uploaded)"
+                    )
                 raise SecretMissing(
                     f"bind variable {variable} reads {source.location.split('://')[0]}://, "
                     "which the registry does not support"

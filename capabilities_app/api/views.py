@@ -190,6 +190,7 @@ class RestSurfaceView(APIView):
 
     def submit(self, request, route, operation, call: runtime.ResolvedCaller) -> HttpResponse:
         """``Prefer: respond-async``: check what can be checked now, queue the call, 202."""
+        operation.check_served()  # 503 now for a part a lenient import could not wire
         if operation.call is not None:
             runtime.prepare(operation, call)  # 400 and 503 now, not in the job
         job, _created = jobs.submit(

@@ -31,6 +31,7 @@ from mcp.shared.subscriptions import PromptsListChanged, ResourcesListChanged, T
 from .. import runtime
 from ..catalog import Catalog, McpPromptSpec, McpResourceSpec, McpServer, get_catalog, peek_catalog
 from ..exceptions import RegistryError
+from ..locations import location_path
 from ..templating import mapping_layer, render
 from . import schemas, tasks
 from .results import refusal, tool_result
@@ -135,6 +136,8 @@ class RegistryServer(Server):
         errors = schemas.argument_errors(schema, arguments)
         if errors:
             return refusal(400, "invalid_arguments", "Invalid arguments", "; ".join(errors))
+        if operation.unserved is not None:  # never a task: it cannot run (503)
+            return refusal(503, "operation_not_served", "Operation not served", operation.unserved)
         if tasks.wanted(ctx):
             return await tasks.create(ctx, self.namespace, operation, arguments)
         return await anyio.to_thread.run_sync(run_tool, operation, arguments)
@@ -317,20 +320,20 @@ def match_uri(template: str, uri: str) -> dict[str, str] | None:
     return {name: unquote(value) for name, value in zip(names, found.groups(), strict=True)}
 
 
-def _file(location: str, base_dir: str | None) -> Path:
-    raw = location[len("file://") :] if location.startswith("file://") else location
-    if raw.startswith(("/./", "/../")):
-        raw = raw[1:]
-    path = Path(raw)
-    if not path.is_absolute() and base_dir:
-        path = Path(base_dir) / path
-    return path
+def _file(location: str, base_dir: str | None) -> Path | None:
+    """The file a resource or prompt ``location`` names, beside its document (``locations``)."""
+    return location_path(location, base_dir)
 
 
 def read_resource_text(resource: McpResourceSpec, values: dict[str, str]) -> tuple[str, str]:
     """A resource's text and MIME type: from its operation, or from its file."""
     if resource.operation is not None:
-        outcome = runtime.invoke(resource.operation, runtime.ArgumentsCaller(values))
+        try:
+            outcome = runtime.invoke(resource.operation, runtime.ArgumentsCaller(values))
+        except RegistryError as error:
+            raise MCPError(
+                code=types.INTERNAL_ERROR, message=f"reading {resource.uri}: {error.detail}"
+            ) from error
         if outcome.is_error:
             raise MCPError(
                 code=types.INTERNAL_ERROR,
@@ -341,7 +344,7 @@ def read_resource_text(resource: McpResourceSpec, values: dict[str, str]) -> tup
         return text, resource.mime_type or outcome.content_type or "application/json"
     if resource.location:
         path = _file(resource.location, resource.base_dir)
-        if path.is_file():
+        if path is not None and path.is_file():
             return path.read_text(encoding="utf-8"), resource.mime_type or "text/plain"
     raise MCPError(code=types.INVALID_PARAMS, message=f"resource {resource.uri} has no content")
 
@@ -360,7 +363,7 @@ def prompt_messages(prompt: McpPromptSpec, arguments: dict[str, Any]) -> list[ty
         ]
     if prompt.location:
         path = _file(prompt.location, prompt.base_dir)
-        if path.is_file():
+        if path is not None and path.is_file():
             text = render(path.read_text(encoding="utf-8"), layers)
             return [
                 types.PromptMessage(role="user", content=types.TextContent(type="text", text=text))

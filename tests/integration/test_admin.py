@@ -788,9 +788,10 @@ class TestImportPage:
         assert database_state() == state
 
     def test_call_to_a_missing_operation(self, staff) -> None:
+        # Strict: a lenient import keeps the tool with a warning (issue 9 point 22).
         state = database_state()
         text, line = with_missing_call(SHIPYARD.read_text())
-        response = post_import(staff, upload("shipyard-fleet.yaml", text))
+        response = post_import(staff, upload("shipyard-fleet.yaml", text), strict="on")
         assert result_lines(response) == ["failed shipyard-fleet"]
         errors = error_text(response)
         assert errors.startswith(
@@ -819,7 +820,7 @@ class TestImportPage:
 
     def test_one_bad_file_writes_nothing(self, staff) -> None:
         state = database_state()
-        text, _ = with_missing_call(SHIPYARD.read_text())
+        text = SHIPYARD.read_text().replace("method: GET", "method: FETCH", 1)
         response = post_import(
             staff,
             upload(PREFECT.name, PREFECT.read_bytes()),

@@ -125,7 +125,12 @@ class TestBadDocuments:
                 "call: netbird-checkout.post\n      with", "call: netbird-checkout.put\n      with"
             ),
         )
-        error = only(import_expecting_failure(bad))
+        # Strict mode refuses it; a lenient import keeps the tool, which answers 503
+        # (issue 9 point 22, tests/integration/hardening/test_import_hardening.py).
+        result = run_command("import_capability", "--strict", str(bad))
+        assert result.code == 1, result.stdout
+        errors = [m for m in map(ERROR_LINE.match, result.stderr.splitlines()) if m]
+        error = only([m for m in errors if m["key"].endswith(".call")])
         assert (error["line"], error["key"]) == ("75", "capability.exposes[1].tools[0].call")
         assert error["message"] == (
             "call to netbird-checkout.put: no operation 'put' in 'netbird-checkout' (post)"

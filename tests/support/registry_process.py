@@ -89,14 +89,20 @@ class RegistryProcess:
         return result
 
     def import_document(
-        self, document: str | Path, *, name: str, base_uri: str | None = None
+        self,
+        document: str | Path,
+        *,
+        name: str,
+        base_uri: str | None = None,
+        force: bool = False,
     ) -> None:
+        """Import with the command; ``force`` overwrites edits made in the admin."""
         text = document.read_text() if isinstance(document, Path) else document
         if base_uri is not None:
             text = pointed_at(text, base_uri)
         path = self.workdir / f"{name}.yaml"
         path.write_text(text)
-        self.manage("import_capability", str(path))
+        self.manage("import_capability", *(["--force"] if force else []), str(path))
 
     def start(
         self, *args: str, ready_url: str = "", ready_text: str = "", log_name: str

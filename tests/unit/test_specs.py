@@ -133,8 +133,22 @@ class TestStructure:
         assert (diagnostic.line, diagnostic.column) == (17, 9)
 
     def test_unknown_expose_type_is_refused(self):
-        diagnostics = errors_of(MINIMAL.replace("  - type: rest\n", "  - type: a2a\n"))
+        text = MINIMAL.replace("  - type: rest\n", "  - type: a2a\n")
+        diagnostics = errors_of(text, strict=True)
         assert any(d.code == "unknown_value" and "'a2a'" in d.message for d in diagnostics)
+
+    def test_unknown_expose_type_is_held_when_lenient(self):
+        # Issue 9 point 22: kept as written, not served, one located warning.
+        parsed = parse(MINIMAL.replace("  - type: rest\n", "  - type: a2a\n"))
+        assert list(parsed.held) == [("capability", "exposes", 0)]
+        (warning,) = [w for w in parsed.warnings if w.code == "kept_not_served"]
+        assert warning.key_path == "capability.exposes[0].type"
+        assert "'a2a'" in warning.message
+        assert not [
+            w
+            for w in parsed.warnings
+            if w.key_path.startswith("capability.exposes[0]") and w.code.startswith("schema.")
+        ]
 
     def test_missing_required_key(self):
         diagnostics = errors_of(
@@ -163,7 +177,7 @@ class TestStructure:
 
     def test_duplicate_consumes_namespace(self):
         text = (CORPUS / "api-evangelist__factset/company-research.yaml").read_text()
-        diagnostics = errors_of(text)
+        diagnostics = errors_of(text, strict=True)
         assert any(
             d.code == "duplicate_namespace" and "'factset-signals'" in d.message
             for d in diagnostics
@@ -175,18 +189,31 @@ class TestStructure:
 
 class TestCalls:
     def test_call_to_a_missing_operation_lists_what_exists(self):
-        (diagnostic,) = errors_of(MINIMAL.replace("call: api.get-item", "call: api.get-items"))
+        text = MINIMAL.replace("call: api.get-item", "call: api.get-items")
+        (diagnostic,) = errors_of(text, strict=True)
         assert diagnostic.code == "unknown_call"
         assert "no operation 'get-items' in 'api' (get-item)" in diagnostic.message
         assert diagnostic.key_path == "capability.exposes[0].resources[0].operations[0].call"
 
     def test_call_to_a_missing_namespace(self):
-        (diagnostic,) = errors_of(MINIMAL.replace("call: api.get-item", "call: other.get-item"))
+        text = MINIMAL.replace("call: api.get-item", "call: other.get-item")
+        (diagnostic,) = errors_of(text, strict=True)
         assert "no consumes namespace 'other' (declared: api)" in diagnostic.message
 
+    def test_a_call_to_nothing_is_a_warning_when_lenient(self):
+        # Issue 9 point 22: the part is kept with its call as written (no call target).
+        parsed = parse(MINIMAL.replace("call: api.get-item", "call: other.get-item"))
+        (warning,) = [w for w in parsed.warnings if w.code == "unknown_call"]
+        assert "no consumes namespace 'other'" in warning.message
+        assert "503 (operation_not_served)" in warning.message
+        assert parsed.call_targets == {}
+
     def test_call_must_have_two_parts(self):
-        (diagnostic,) = errors_of(MINIMAL.replace("call: api.get-item", "call: get-item"))
-        assert diagnostic.code == "invalid_call"
+        text = MINIMAL.replace("call: api.get-item", "call: get-item")
+        # Strict mode: the schema's pattern and the registry's own check both refuse it.
+        assert "invalid_call" in codes(errors_of(text, strict=True))
+        (diagnostic,) = [w for w in parse(text).warnings if w.code == "invalid_call"]
+        assert "two parts" in diagnostic.message
 
     def test_calls_are_resolved_to_operation_paths(self):
         parsed = parse(MINIMAL)
@@ -236,7 +263,10 @@ class TestCalls:
         source = source_of(text, origin=str(CORPUS / "naftiko__framework/tutorial/x.yml"))
         with pytest.raises(SpecError) as exc:
             parse_document(
-                source, name="x", resolve_import=file_import_resolver(max_bytes=MAX_BYTES)
+                source,
+                name="x",
+                strict=True,
+                resolve_import=file_import_resolver(max_bytes=MAX_BYTES),
             )
         assert any(
             d.code == "unknown_call" and ".steps[" in d.key_path for d in exc.value.diagnostics
@@ -250,7 +280,10 @@ class TestCalls:
         source = source_of(text, origin=str(path))
         with pytest.raises(SpecError) as exc:
             parse_document(
-                source, name="x", resolve_import=file_import_resolver(max_bytes=MAX_BYTES)
+                source,
+                name="x",
+                strict=True,
+                resolve_import=file_import_resolver(max_bytes=MAX_BYTES),
             )
         assert any(d.code == "unknown_ref" for d in exc.value.diagnostics)
 

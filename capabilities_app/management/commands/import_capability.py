@@ -1,4 +1,5 @@
-"""``manage.py import_capability PATH [PATH ...] [--name NAME] [--dry-run] [--strict]``."""
+"""``manage.py import_capability PATH [PATH ...] [--name NAME] [--dry-run] [--strict]
+[--force | --keep-edited]``."""
 
 from __future__ import annotations
 
@@ -26,6 +27,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--strict", action="store_true", help="require the official JSON Schema to pass"
         )
+        edited = parser.add_mutually_exclusive_group()
+        edited.add_argument(
+            "--force",
+            action="store_true",
+            help="overwrite capabilities edited in the admin since their last import "
+            "(without it such an import fails, naming the edits)",
+        )
+        edited.add_argument(
+            "--keep-edited",
+            action="store_true",
+            help="leave capabilities edited in the admin since their last import as they "
+            "are, with a line saying so (make demo uses it)",
+        )
 
     def handle(self, *args, **options) -> None:
         expansion = expand_paths(options["paths"])
@@ -44,6 +58,8 @@ class Command(BaseCommand):
                 dry_run=options["dry_run"],
                 resolve_import=file_import_resolver(max_bytes=max_bytes),
                 on_progress=on_progress,
+                force=options["force"],
+                keep_edited=options["keep_edited"],
             ),
             skipped=expansion.skipped,
         )

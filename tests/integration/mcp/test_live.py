@@ -109,9 +109,11 @@ def test_a_2026_listener_hears_that_the_tools_changed(registry, mcp_url, mcp_ups
         async with Client(f"{mcp_url}/mcp/fleet-tools", mode="2026-07-28") as client:
             async with client.listen(tools_list_changed=True) as subscription:
                 changed = SHIPYARD.read_text().replace("List ships of the fleet", "List every ship")
+                # force: the first test of the module edited shipyard-fleet in the admin, and
+                # an import refuses to overwrite such an edit silently (issue 9 point 24).
                 await anyio.to_thread.run_sync(
                     lambda: registry.import_document(
-                        changed, name="shipyard-fleet", base_uri=mcp_upstream.url
+                        changed, name="shipyard-fleet", base_uri=mcp_upstream.url, force=True
                     )
                 )
                 events = []
