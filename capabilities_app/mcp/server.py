@@ -29,7 +29,15 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import PromptsListChanged, ResourcesListChanged, ToolsListChanged
 
 from .. import runtime
-from ..catalog import Catalog, McpPromptSpec, McpResourceSpec, McpServer, get_catalog, peek_catalog
+from ..catalog import (
+    Catalog,
+    McpPromptSpec,
+    McpResourceSpec,
+    McpServer,
+    OperationNotServed,
+    get_catalog,
+    peek_catalog,
+)
 from ..exceptions import RegistryError
 from ..locations import location_path
 from ..templating import mapping_layer, render
@@ -131,13 +139,14 @@ class RegistryServer(Server):
         operation = served.tools.get(params.name)
         if operation is None:
             raise MCPError(code=types.INVALID_PARAMS, message=f"unknown tool: {params.name}")
+        if operation.unserved is not None:  # it cannot run, whatever the arguments: 503, no task
+            error = OperationNotServed(operation.unserved)
+            return refusal(error.status, error.code, error.title, error.detail)
         arguments = dict(params.arguments or {})
         schema = self.definitions(served)[params.name].input_schema
         errors = schemas.argument_errors(schema, arguments)
         if errors:
             return refusal(400, "invalid_arguments", "Invalid arguments", "; ".join(errors))
-        if operation.unserved is not None:  # never a task: it cannot run (503)
-            return refusal(503, "operation_not_served", "Operation not served", operation.unserved)
         if tasks.wanted(ctx):
             return await tasks.create(ctx, self.namespace, operation, arguments)
         return await anyio.to_thread.run_sync(run_tool, operation, arguments)
