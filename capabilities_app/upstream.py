@@ -474,8 +474,9 @@ class Client:
         """The decoded body, refused past the byte cap (announced or counted)."""
         limit = self.settings.max_bytes
         declared = response.headers.get("content-length", "")
-        # A HEAD answer's length describes the GET body it does not carry.
-        if request.method.upper() != "HEAD" and declared.isdigit() and int(declared) > limit:
+        # A HEAD or 304 answer's length describes a body it does not carry.
+        bodiless = request.method.upper() == "HEAD" or response.status_code in (204, 304)
+        if not bodiless and declared.isdigit() and int(declared) > limit:
             raise self._too_large(request, f"announces {int(declared):,} bytes")
         raw_size = 0
 

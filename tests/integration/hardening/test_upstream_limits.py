@@ -8,6 +8,7 @@ connection dropped, and (in a real gunicorn worker) the worker's memory where it
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -111,6 +112,19 @@ capability:
     - path: /forward/{{path}}
       forward:
         targetNamespace: hostile
+  - type: mcp
+    namespace: limits-mcp
+    port: 9090
+    description: The same upstream over MCP.
+    tools:
+    - name: fetch-raw
+      description: The raw answer
+      call: hostile.raw
+    - name: fetch-mapped
+      description: The mapped answer
+      call: hostile.json
+      outputParameters:
+      - {type: object, mapping: $.data}
 """
 
 # A JSON document of ``size`` bytes: {"data": "xxxx…"}.
@@ -362,6 +376,37 @@ class TestWholeExchangeDeadline:
         hostile_upstream.route("/raw", hostile.trickle_body(seconds=60))
         problem(api.get("/rest/limits/raw"), 504, "upstream_timeout")
         assert not settled(hostile_upstream, "/raw").complete
+
+
+def test_header_lines_trickling_in_end_at_the_timeout_over_mcp(tmp_path, hostile_upstream):
+    """Issue 9 point 4: over MCP, eight tool calls whose upstream trickles its header
+    lines for 60 s end as upstream_timeout errors under a 2 s timeout, and a call to a
+    well-behaved upstream made at the same time answers."""
+    from mcp import Client
+
+    registry = RegistryProcess(tmp_path, REGISTRY_UPSTREAM_TIMEOUT="2")
+    try:
+        registry.import_document(DOCUMENT, name="limits", base_uri=hostile_upstream.url)
+        url = registry.start_mcp() + "/mcp/limits-mcp"
+        hostile_upstream.route("/raw", hostile.trickle_headers(seconds=60))
+        hostile_upstream.route("/json", hostile.fixed(b'{"data": {"ok": true}}'))
+
+        async def use():
+            async with Client(url) as client:
+                return await asyncio.gather(
+                    *[client.call_tool("fetch-raw", {}) for _ in range(8)],
+                    client.call_tool("fetch-mapped", {}),
+                )
+
+        *slow, fast = asyncio.run(use())
+    finally:
+        registry.stop()
+    assert fast.is_error is False
+    assert fast.structured_content == {"ok": True}
+    for result in slow:
+        assert result.is_error is True
+        assert json.loads(result.content[0].text)["code"] == "upstream_timeout"
+    assert not any(e.complete for e in hostile_upstream.exchanges_for("/raw"))
 
 
 # --------------------------------------------------------------------------- point 11
