@@ -121,14 +121,16 @@ class Outcome:
         return self.status >= 400
 
     def json(self) -> Any:
-        """The answer as data (raw JSON bytes are parsed; other bytes are text)."""
+        """The answer as data: raw JSON bytes are parsed within the decoding limits;
+        other bytes, and JSON past those limits (nested too deep, too many values),
+        are text, as they came."""
         if self.content is None:
             return self.data
         if not self.content:
             return None
         try:
-            return json.loads(self.content)
-        except ValueError:
+            return decoding.load_json(self.content)
+        except ValueError:  # decoding.Refused included
             return self.content.decode("utf-8", errors="replace")
 
     def body(self) -> bytes:

@@ -381,7 +381,8 @@ class TestWholeExchangeDeadline:
 def test_header_lines_trickling_in_end_at_the_timeout_over_mcp(tmp_path, hostile_upstream):
     """Issue 9 point 4: over MCP, eight tool calls whose upstream trickles its header
     lines for 60 s end as upstream_timeout errors under a 2 s timeout, and a call to a
-    well-behaved upstream made at the same time answers."""
+    well-behaved upstream made at the same time answers. Point 11: a pass-through
+    answer nested 990 levels reaches the MCP client as text."""
     from mcp import Client
 
     registry = RegistryProcess(tmp_path, REGISTRY_UPSTREAM_TIMEOUT="2")
@@ -399,14 +400,27 @@ def test_header_lines_trickling_in_end_at_the_timeout_over_mcp(tmp_path, hostile
                 )
 
         *slow, fast = asyncio.run(use())
+        trickled = hostile_upstream.exchanges_for("/raw")
+        # A pass-through answer nested 990 levels: the tool gets it as text.
+        deep = hostile.deep_json(990)
+        hostile_upstream.route("/raw", hostile.fixed(deep))
+
+        async def use_deep():
+            async with Client(url) as client:
+                return await client.call_tool("fetch-raw", {})
+
+        passed = asyncio.run(use_deep())
     finally:
         registry.stop()
+    assert passed.is_error is False
+    assert passed.content[0].text == deep.decode()
     assert fast.is_error is False
     assert fast.structured_content == {"ok": True}
     for result in slow:
         assert result.is_error is True
         assert json.loads(result.content[0].text)["code"] == "upstream_timeout"
-    assert not any(e.complete for e in hostile_upstream.exchanges_for("/raw"))
+    assert len(trickled) == 8
+    assert not any(e.complete for e in trickled)
 
 
 # --------------------------------------------------------------------------- point 11
