@@ -6,13 +6,17 @@ every later message can name the file, the line and the key. It refuses what a
 registry must never load:
 
 - any tag outside YAML's core schema (``!!python/object`` and friends, custom tags);
-- documents larger than a byte limit, and alias bombs (aliases that expand the
-  document past a node limit, or refer to themselves);
+- documents larger than a byte limit, and documents past the limits of
+  ``decoding`` (checked on libyaml's events before anything is composed): more
+  values than the limit (said as such), aliases that expand the document past it
+  (an alias bomb) or refer to themselves, nesting deeper than the depth limit;
 - duplicate keys (PyYAML silently keeps the last one), and several documents in
   one stream.
 
 Timestamps stay strings (``created: 2026-05-19`` is the text the spec defines),
 and mapping keys are always the text written (``on:`` is the key ``"on"``).
+
+``load_data`` reads YAML the same way, without positions, for upstream answers.
 
 Pure Python: must not import Django, httpx or the MCP SDK.
 """
@@ -26,11 +30,13 @@ from typing import Any
 
 import yaml
 
+from . import decoding
 from .exceptions import Diagnostic, SpecError
 
 KeyPath = tuple[str | int, ...]
 
-DEFAULT_MAX_NODES = 500_000
+DEFAULT_MAX_NODES = decoding.MAX_VALUES
+DEFAULT_MAX_DEPTH = decoding.MAX_DEPTH
 
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
@@ -129,6 +135,7 @@ def parse_source(
     origin: str,
     max_bytes: int,
     max_nodes: int = DEFAULT_MAX_NODES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> Source:
     """Parse YAML ``raw`` into a :class:`Source`; raise :class:`SpecError` on anything unsafe."""
     size = len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw)
@@ -143,8 +150,13 @@ def parse_source(
             ) from exc
     else:
         text = raw
+    limits = decoding.Limits(max_values=max_nodes, max_depth=max_depth)
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = _compose(text, limits)
+    except decoding.Refused as exc:
+        raise _fail(
+            origin, exc.code, f"the document is refused: {exc}", exc.line or 1, exc.column or 1
+        ) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -154,61 +166,36 @@ def parse_source(
         raise _fail(origin, "yaml_syntax", f"YAML error: {exc}") from exc
     if node is None:
         raise _fail(origin, "empty_document", "the document is empty")
-    _check_expansion(node, origin, max_nodes)
     builder = _Builder(origin)
     data = builder.build(node, ())
     return Source(origin=origin, text=text, data=data, positions=builder.positions)
 
 
-def _check_expansion(root: yaml.Node, origin: str, max_nodes: int) -> None:
-    """Refuse documents whose aliases expand past ``max_nodes`` values, or loop."""
-    sizes: dict[int, int] = {}
-    active: set[int] = set()
+def _compose(text: str, limits: decoding.Limits) -> yaml.Node | None:
+    """The node graph of ``text``, composed only once its events are within ``limits``."""
+    decoding.scan_yaml(text, limits)
+    return yaml.compose(text, Loader=_Loader)
 
-    def size_of(node: yaml.Node) -> int:
-        key = id(node)
-        if key in sizes:
-            return sizes[key]
-        if key in active:
-            mark = node.start_mark
-            raise _fail(
-                origin,
-                "recursive_alias",
-                "an alias refers to a node that contains it (recursive YAML)",
-                mark.line + 1,
-                mark.column + 1,
-            )
-        active.add(key)
-        total = 1
-        if isinstance(node, yaml.SequenceNode):
-            for child in node.value:
-                total += size_of(child)
-                if total > max_nodes:
-                    break
-        elif isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                total += size_of(k) + size_of(v)
-                if total > max_nodes:
-                    break
-        active.discard(key)
-        sizes[key] = total
-        return total
 
-    if size_of(root) > max_nodes:
-        raise _fail(
-            origin,
-            "alias_bomb",
-            f"document expands to more than {max_nodes:,} values through aliases "
-            "(an alias bomb?); refused",
-        )
+def load_data(text: str, limits: decoding.Limits = decoding.DEFAULT) -> Any:
+    """YAML ``text`` as plain data, read as documents are (no positions kept).
+
+    Raises :class:`decoding.Refused` past ``limits``, ``yaml.YAMLError`` on syntax,
+    :class:`SpecError` on a tag or key the loader does not read.
+    """
+    node = _compose(text, limits)
+    if node is None:
+        return None
+    return _Builder("<answer>", positions=False).build(node, ())
 
 
 class _Builder:
     """Turns composed YAML nodes into plain data, recording key positions."""
 
-    def __init__(self, origin: str) -> None:
+    def __init__(self, origin: str, *, positions: bool = True) -> None:
         self.origin = origin
         self.positions: dict[KeyPath, tuple[int, int]] = {}
+        self._record = positions
         self._scalars = yaml.constructor.SafeConstructor()
 
     def _here(self, node: yaml.Node) -> tuple[int, int]:
@@ -221,7 +208,8 @@ class _Builder:
         )
 
     def build(self, node: yaml.Node, path: KeyPath) -> Any:
-        self.positions.setdefault(path, self._here(node))
+        if self._record:
+            self.positions.setdefault(path, self._here(node))
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -268,6 +256,7 @@ class _Builder:
                 raise self._error(
                     key_node, child_path, "duplicate_key", f"duplicate key {key!r} in a mapping"
                 )
-            self.positions[child_path] = self._here(key_node)
+            if self._record:
+                self.positions[child_path] = self._here(key_node)
             result[key] = self.build(value_node, child_path)
         return result

@@ -10,6 +10,11 @@ XML keeps its root element (``$.root.user``); a path that finds nothing there is
 tried again below the root (``$.user``), which is how the reference engine's XML
 mapper reads documents.
 
+Every format is decoded under the limits of ``decoding`` (values, nesting depth; YAML
+aliases counted expanded; no XML entities): an answer past them is 502
+``upstream_too_complex``, one that does not parse 502 ``upstream_invalid``. YAML is
+read by the importer's loader (core schema only, timestamps as text).
+
 Must not import Django, httpx or the MCP SDK.
 """
 
@@ -17,16 +22,14 @@ from __future__ import annotations
 
 import csv
 import functools
-import io
-import json
 from typing import Any
 from xml.parsers.expat import ExpatError
 
 import jsonpath
-import xmltodict
 import yaml
 
-from .exceptions import RegistryError
+from . import decoding, loader
+from .exceptions import RegistryError, SpecError
 
 JSON_FORMATS = {"json", None, ""}
 _DELIMITERS = {"csv": ",", "tsv": "\t", "psv": "|"}
@@ -36,6 +39,12 @@ class OutputInvalid(RegistryError):
     code = "upstream_invalid"
     status = 502
     title = "Invalid answer from the upstream"
+
+
+class OutputTooComplex(RegistryError):
+    code = "upstream_too_complex"
+    status = 502
+    title = "Upstream answer too complex"
 
 
 def is_pass_through(outputs: list[dict[str, Any]] | None) -> bool:
@@ -54,21 +63,31 @@ def is_pass_through(outputs: list[dict[str, Any]] | None) -> bool:
     )
 
 
-def decode(content: bytes, raw_format: str | None) -> Any:
-    """The upstream body as data; :class:`OutputInvalid` when it does not parse."""
+def decode(
+    content: bytes, raw_format: str | None, limits: decoding.Limits = decoding.DEFAULT
+) -> Any:
+    """The upstream body as data, within ``limits``.
+
+    :class:`OutputTooComplex` past a limit, :class:`OutputInvalid` when it does not
+    parse (or declares XML entities).
+    """
     fmt = (raw_format or "json").lower()
     if fmt not in ("json", "xml", "yaml", *_DELIMITERS):
         return content.decode("utf-8", errors="replace")
     try:
         if fmt == "json":
-            return json.loads(content) if content.strip() else None
-        text = content.decode("utf-8-sig")
+            return decoding.load_json(content, limits) if content.strip() else None
         if fmt == "xml":
-            return xmltodict.parse(text)
+            return decoding.load_xml(content, limits)
         if fmt in _DELIMITERS:
-            return list(csv.DictReader(io.StringIO(text), delimiter=_DELIMITERS[fmt]))
-        if fmt == "yaml":
-            return yaml.safe_load(text)
+            return decoding.load_delimited(content, _DELIMITERS[fmt], limits)
+        return loader.load_data(content.decode("utf-8-sig"), limits)
+    except decoding.Refused as exc:
+        error = OutputTooComplex if exc.limit else OutputInvalid
+        raise error(f"the upstream answer ({fmt}) is refused: {exc}") from exc
+    except SpecError as exc:  # a YAML tag or key the loader does not read
+        messages = "; ".join(d.message for d in exc.diagnostics)
+        raise OutputInvalid(f"the upstream answer is not valid {fmt}: {messages}") from exc
     except (ValueError, UnicodeDecodeError, ExpatError, csv.Error, yaml.YAMLError) as exc:
         raise OutputInvalid(f"the upstream answer is not valid {fmt}: {exc}") from exc
 

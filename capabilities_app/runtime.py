@@ -33,7 +33,7 @@ from urllib.parse import quote, unquote, unquote_plus, urlencode
 
 from django.conf import settings
 
-from . import mapping, upstream
+from . import decoding, mapping, upstream
 from .catalog import (
     CapabilityContext,
     InputParam,
@@ -114,6 +114,25 @@ class StepNotSupported(RegistryError):
     title = "Step type not supported"
 
 
+class InvalidBody(RegistryError):
+    code = "invalid_body"
+    status = 400
+    title = "Request body refused"
+
+
+# Upstream response headers an answer keeps (docs/limits.md). Location and
+# Retry-After tell the caller where to go and when to come back (a 3xx, a 201, a 429
+# or 503), Content-Language describes the content whatever its shape. Nothing else:
+# cookies, caching headers (a shared cache must not learn an answer is public when
+# the expose is guarded) and the upstream's own headers stay upstream.
+PASSED_HEADERS = ("location", "retry-after", "content-language")
+
+
+def passed_headers(headers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The :data:`PASSED_HEADERS` an upstream answer carries, as the upstream wrote them."""
+    return tuple((name.title(), headers[name]) for name in PASSED_HEADERS if name in headers)
+
+
 @dataclass
 class Outcome:
     """What an operation answered: raw bytes as they came, or data to render as JSON."""
@@ -124,20 +143,24 @@ class Outcome:
     data: Any = None
     from_upstream: bool = False
     retry_after: str | None = None  # the upstream's Retry-After, on an error answer
+    # Upstream headers passed to the caller (PASSED_HEADERS); a Location is not rewritten.
+    headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_error(self) -> bool:
         return self.status >= 400
 
     def json(self) -> Any:
-        """The answer as data (raw JSON bytes are parsed; other bytes are text)."""
+        """The answer as data: raw JSON bytes are parsed within the decoding limits;
+        other bytes, and JSON past those limits (nested too deep, too many values),
+        are text, as they came."""
         if self.content is None:
             return self.data
         if not self.content:
             return None
         try:
-            return json.loads(self.content)
-        except ValueError:
+            return decoding.load_json(self.content)
+        except ValueError:  # decoding.Refused included
             return self.content.decode("utf-8", errors="replace")
 
     def body(self) -> bytes:
@@ -256,10 +279,15 @@ class RestCaller:
         self.upstream_headers = {"Idempotency-Key": key} if key else {}
 
     def parsed_body(self) -> Any:
-        """The request body: parsed JSON, else its text; MISSING when empty."""
+        """The request body: parsed JSON, else its text; MISSING when empty.
+
+        JSON past the decoding limits (nesting, values) is refused (400), never parsed.
+        """
         if self._parsed is MISSING and self.raw_body:
             try:
-                self._parsed = json.loads(self.raw_body)
+                self._parsed = decoding.load_json(self.raw_body)
+            except decoding.Refused as exc:
+                raise InvalidBody(f"the JSON request body is refused: {exc}") from exc
             except ValueError:
                 self._parsed = self.raw_body.decode("utf-8", errors="replace")
         return self._parsed
@@ -422,12 +450,14 @@ def upstream_settings() -> upstream.Settings:
         timeout=settings.REGISTRY_UPSTREAM_TIMEOUT,
         connect_timeout=settings.REGISTRY_UPSTREAM_CONNECT_TIMEOUT,
         allowed_networks=upstream.parse_networks(settings.REGISTRY_UPSTREAM_ALLOWED_NETWORKS),
+        max_bytes=settings.REGISTRY_MAX_UPSTREAM_BYTES,
     )
 
 
 def shape(operation: Operation, response: upstream.Response) -> Outcome:
     """The caller's answer from the upstream's (§5)."""
     content_type = response.content_type
+    headers = passed_headers(response.headers)
     if not 200 <= response.status < 300:
         return Outcome(
             response.status,
@@ -435,6 +465,7 @@ def shape(operation: Operation, response: upstream.Response) -> Outcome:
             content=response.content,
             from_upstream=True,
             retry_after=response.headers.get("retry-after"),
+            headers=headers,
         )
     outputs = operation.output_parameters
     raw_format = (operation.call.output_raw_format or "").lower() if operation.call else None
@@ -444,10 +475,11 @@ def shape(operation: Operation, response: upstream.Response) -> Outcome:
             content_type or JSON,
             content=response.content,
             from_upstream=True,
+            headers=headers,
         )
     data = mapping.decode(response.content, raw_format)
     mapped = mapping.map_outputs(outputs, data, xml=raw_format == "xml")
-    return Outcome(response.status, JSON, data=mapped, from_upstream=True)
+    return Outcome(response.status, JSON, data=mapped, from_upstream=True, headers=headers)
 
 
 def _mock(operation: Operation, caller: Any) -> Outcome:
@@ -815,6 +847,8 @@ def _orchestrate(operation: Operation, caller: Any) -> Outcome:
                     response.content_type,
                     content=response.content,
                     from_upstream=True,
+                    retry_after=response.headers.get("retry-after"),
+                    headers=passed_headers(response.headers),
                 )
             results[name] = _project(
                 mapping.decode(response.content, target.output_raw_format), target
@@ -947,5 +981,10 @@ def forward(route: Route, remainder: str, method: str, caller: RestCaller, query
         request.params = []
     response = _client().send(request)
     return Outcome(
-        response.status, response.content_type, content=response.content, from_upstream=True
+        response.status,
+        response.content_type,
+        content=response.content,
+        from_upstream=True,
+        retry_after=response.headers.get("retry-after"),
+        headers=passed_headers(response.headers),
     )

@@ -195,6 +195,9 @@ REGISTRY_UPSTREAM_CONNECT_TIMEOUT = env.float("REGISTRY_UPSTREAM_CONNECT_TIMEOUT
 REGISTRY_UPSTREAM_ALLOWED_NETWORKS = env.list("REGISTRY_UPSTREAM_ALLOWED_NETWORKS", default=[])
 # Largest request body (bytes) a REST call may send; larger ones get 413.
 REGISTRY_MAX_BODY_BYTES = env.int("REGISTRY_MAX_BODY_BYTES", default=10 * 1024 * 1024)
+# Largest upstream answer (bytes, decoded) the registry reads, mapped or passed through;
+# larger ones are 502 upstream_too_large and their connection is dropped (docs/limits.md).
+REGISTRY_MAX_UPSTREAM_BYTES = env.int("REGISTRY_MAX_UPSTREAM_BYTES", default=10 * 1024 * 1024)
 # Async jobs: how long results are kept, their size cap, retries and the first backoff.
 REGISTRY_JOB_RESULT_TTL = env.int("REGISTRY_JOB_RESULT_TTL", default=24 * 3600)
 REGISTRY_JOB_RESULT_MAX_BYTES = env.int("REGISTRY_JOB_RESULT_MAX_BYTES", default=1024 * 1024)

@@ -91,14 +91,18 @@ def wants_async(request: Request) -> bool:
 
 def to_response(outcome: runtime.Outcome) -> HttpResponse:
     if outcome.content is not None:
-        return HttpResponse(
+        response = HttpResponse(
             outcome.content, status=outcome.status, content_type=outcome.content_type or None
         )
-    return HttpResponse(
-        json.dumps(outcome.data, ensure_ascii=False),
-        status=outcome.status,
-        content_type=runtime.JSON,
-    )
+    else:
+        response = HttpResponse(
+            json.dumps(outcome.data, ensure_ascii=False),
+            status=outcome.status,
+            content_type=runtime.JSON,
+        )
+    for name, value in outcome.headers:  # Location, Retry-After, ... (runtime.PASSED_HEADERS)
+        response[name] = value
+    return response
 
 
 def _raw_path(request: Request) -> str | None:
