@@ -146,6 +146,18 @@ class Outcome:
     # Upstream headers passed to the caller (PASSED_HEADERS); a Location is not rewritten.
     headers: tuple[tuple[str, str], ...] = ()
 
+    @classmethod
+    def as_it_came(cls, response: upstream.Response) -> Outcome:
+        """The upstream's answer, unmapped: status, body and content type as they came."""
+        return cls(
+            response.status,
+            response.content_type,
+            content=response.content,
+            from_upstream=True,
+            retry_after=response.headers.get("retry-after"),
+            headers=passed_headers(response.headers),
+        )
+
     @property
     def is_error(self) -> bool:
         return self.status >= 400
@@ -456,17 +468,10 @@ def upstream_settings() -> upstream.Settings:
 
 def shape(operation: Operation, response: upstream.Response) -> Outcome:
     """The caller's answer from the upstream's (§5)."""
+    if not 200 <= response.status < 300:
+        return Outcome.as_it_came(response)
     content_type = response.content_type
     headers = passed_headers(response.headers)
-    if not 200 <= response.status < 300:
-        return Outcome(
-            response.status,
-            content_type,
-            content=response.content,
-            from_upstream=True,
-            retry_after=response.headers.get("retry-after"),
-            headers=headers,
-        )
     outputs = operation.output_parameters
     raw_format = (operation.call.output_raw_format or "").lower() if operation.call else None
     if not outputs or (mapping.is_pass_through(outputs) and raw_format in mapping.JSON_FORMATS):
@@ -842,14 +847,7 @@ def _orchestrate(operation: Operation, caller: Any) -> Outcome:
             )
             response = _client().send(request)
             if not 200 <= response.status < 300:
-                return Outcome(
-                    response.status,
-                    response.content_type,
-                    content=response.content,
-                    from_upstream=True,
-                    retry_after=response.headers.get("retry-after"),
-                    headers=passed_headers(response.headers),
-                )
+                return Outcome.as_it_came(response)
             results[name] = _project(
                 mapping.decode(response.content, target.output_raw_format), target
             )
@@ -979,12 +977,4 @@ def forward(route: Route, remainder: str, method: str, caller: RestCaller, query
         # URL's query with ``params``, losing the caller's).
         request.url += ("&" if "?" in request.url else "?") + urlencode(request.params)
         request.params = []
-    response = _client().send(request)
-    return Outcome(
-        response.status,
-        response.content_type,
-        content=response.content,
-        from_upstream=True,
-        retry_after=response.headers.get("retry-after"),
-        headers=passed_headers(response.headers),
-    )
+    return Outcome.as_it_came(_client().send(request))
