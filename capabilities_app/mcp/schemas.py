@@ -25,6 +25,7 @@ from typing import Any
 import jsonschema_rs
 
 from ..catalog import Hints, Operation, UpstreamOperation
+from ..reads import template_names
 from ..templating import Binds, tag_names
 
 JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
@@ -90,8 +91,7 @@ def _add_arguments(
     if operation.call is not None:
         _add_call(operation.call, operation.with_values, prefixes, binds, properties, required)
         return
-    for template in _output_templates(operation.output_parameters):
-        _add_template_names(template, (), prefixes, binds, properties)
+    _add_template_names(operation.output_parameters, (), prefixes, binds, properties)
 
 
 def _add_call(
@@ -129,8 +129,7 @@ def _add_call(
     for param in target.parameters:
         if param.value is not None:
             # A template value reads names the with values or the caller give.
-            for template in _strings(param.value):
-                _add_template_names(template, withs, prefixes, binds, properties)
+            _add_template_names(param.value, withs, prefixes, binds, properties)
             continue
         if param.name in withs:
             continue
@@ -141,56 +140,23 @@ def _add_call(
         if variable not in withs and variable not in properties:
             properties[variable] = {"type": "string"}
             required.append(variable)
-    for template in _strings(target.body):
-        _add_template_names(template, withs, prefixes, binds, properties)
+    _add_template_names(target.body, withs, prefixes, binds, properties)
 
 
 def _add_template_names(
-    template: str,
+    value: Any,
     withs: Any,
     prefixes: tuple[str, ...],
     binds: Binds,
     properties: dict[str, Any],
 ) -> None:
-    """Names a template reads from the caller (any type): not binds, not ``with`` keys."""
-    if "{{" not in template:
-        return
-    for token in tag_names(template):
-        name = token.split(".", 1)[0]
-        if name in withs or name in prefixes or name == ".":
-            continue
-        if binds.declares(name) or name in binds.namespaces():
-            continue
-        properties.setdefault(name, {})
-
-
-def _strings(value: Any) -> list[str]:
-    """Every string inside ``value`` (dicts and lists walked)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
-def _output_templates(outputs: Any) -> list[str]:
-    """The ``value`` templates of a mock's output parameters (JSONPath values excluded)."""
-    found: list[str] = []
-    for param in outputs or []:
-        if not isinstance(param, dict):
-            continue
-        value = param.get("value")
-        if isinstance(value, str) and not value.startswith("$") and "mapping" not in param:
-            found.append(value)
-        properties = param.get("properties")
-        if isinstance(properties, dict):
-            found.extend(_output_templates(list(properties.values())))
-        items = param.get("items")
-        if isinstance(items, dict):
-            found.extend(_output_templates([items]))
-    return found
+    """Names the templates inside ``value`` read from the caller (any type), found as
+    ``reads`` finds them for the runtime: not binds, not ``with`` keys, not prefixes."""
+    names: set[str] = set()
+    template_names(value, binds, names)
+    for name in sorted(names):
+        if name not in withs and name not in prefixes:
+            properties.setdefault(name, {})
 
 
 def annotations(hints: Hints) -> dict[str, bool]:
