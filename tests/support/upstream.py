@@ -24,12 +24,18 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float = field(default_factory=time.monotonic)  # when it arrived
+    # Every header line as sent, repeats included (``headers`` keeps one per name).
+    header_lines: list[tuple[str, str]] = field(default_factory=list)
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value of header ``name`` (case-insensitive), in the order sent."""
+        return [value for key, value in self.header_lines if key.lower() == name.lower()]
 
 
 @dataclass
@@ -70,6 +76,7 @@ class RecordingUpstream:
                     query=parse_qsl(parts.query, keep_blank_values=True),
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=body,
+                    header_lines=list(self.headers.items()),
                 )
                 key = received.header("idempotency-key")
                 with owner.lock:

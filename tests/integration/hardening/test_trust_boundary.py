@@ -15,7 +15,6 @@ from urllib.parse import parse_qs, unquote
 import pytest
 
 from tests.integration.hardening.conftest import load
-from tests.support.raw_headers_upstream import RawHeadersUpstream
 from tests.support.upstream import RecordingUpstream
 
 pytestmark = pytest.mark.django_db
@@ -485,13 +484,6 @@ capability:
 """
 
 
-@pytest.fixture
-def raw_upstream():
-    server = RawHeadersUpstream().start()
-    yield server
-    server.stop()
-
-
 @pytest.mark.parametrize(
     ("authentication", "trusted", "header", "expected"),
     [
@@ -505,40 +497,40 @@ def raw_upstream():
     ],
 )
 def test_a_forward_sends_exactly_one_credential_header_the_registrys(
-    api, raw_upstream, monkeypatch, authentication, trusted, header, expected
+    api, upstream, monkeypatch, authentication, trusted, header, expected
 ):
     """Issue 9 point 13: the caller's trusted credential header gives way to the registry's."""
     monkeypatch.setenv("TB_FWD_TOKEN", SECRET)
-    load(forward_document(authentication, trusted), base_uri=raw_upstream.url, name="forward")
+    load(forward_document(authentication, trusted), base_uri=upstream.url, name="forward")
     response = api.get(
         "/rest/fwd/proxy/a/b", headers={header: "Bearer caller-token", "X-Request-Id": "r-1"}
     )
     assert response.status_code == 200, response.content
-    (received,) = raw_upstream.received
-    assert received.all(header) == [f"{expected}{SECRET}"]
-    assert received.all("X-Request-Id") == ["r-1"]  # other trusted headers still pass
+    (received,) = upstream.received
+    assert received.header_values(header) == [f"{expected}{SECRET}"]
+    assert received.header_values("X-Request-Id") == ["r-1"]  # other trusted headers still pass
 
 
 def test_a_forward_without_consumes_authentication_passes_the_trusted_header(
-    api, raw_upstream, monkeypatch
+    api, upstream, monkeypatch
 ):
     """Issue 9 point 13: with no registry credential the caller's trusted header is the one sent."""
-    load(forward_document("null", "Authorization"), base_uri=raw_upstream.url, name="forward")
+    load(forward_document("null", "Authorization"), base_uri=upstream.url, name="forward")
     response = api.get("/rest/fwd/proxy/a", headers={"Authorization": "Bearer caller-token"})
     assert response.status_code == 200, response.content
-    (received,) = raw_upstream.received
-    assert received.all("Authorization") == ["Bearer caller-token"]
+    (received,) = upstream.received
+    assert received.header_values("Authorization") == ["Bearer caller-token"]
 
 
-def test_a_forward_with_a_query_apikey_sends_exactly_one_key(api, raw_upstream, monkeypatch):
+def test_a_forward_with_a_query_apikey_sends_exactly_one_key(api, upstream, monkeypatch):
     """Issue 9 point 13: a caller's ``api_key`` query parameter is dropped for the registry's."""
     monkeypatch.setenv("TB_FWD_TOKEN", SECRET)
     authentication = "{type: apikey, key: api_key, value: '{{FWD_TOKEN}}', placement: query}"
-    load(forward_document(authentication, "X-None"), base_uri=raw_upstream.url, name="forward")
+    load(forward_document(authentication, "X-None"), base_uri=upstream.url, name="forward")
     response = api.get("/rest/fwd/proxy/a?api_key=caller-key&page=2&api_key=again")
     assert response.status_code == 200, response.content
-    (received,) = raw_upstream.received
-    assert parse_qs(received.target.split("?", 1)[1]) == {"page": ["2"], "api_key": [SECRET]}
+    (received,) = upstream.received
+    assert sorted(received.query) == [("api_key", SECRET), ("page", "2")]
 
 
 @pytest.mark.parametrize("value", ["a\r\nX-Injected: yes-9d3", "Ålesund-yes-9d3"])
@@ -612,13 +604,11 @@ capability:
 """
 
 
-def test_a_header_parameter_named_like_the_credential_gives_way_to_it(
-    api, raw_upstream, monkeypatch
-):
+def test_a_header_parameter_named_like_the_credential_gives_way_to_it(api, upstream, monkeypatch):
     """Issue 9 point 13: the registry's credential wins over a caller's same-named header."""
     monkeypatch.setenv("TB_API_TOKEN", SECRET)
-    load(CALLER_AUTHORIZATION_DOCUMENT, base_uri=raw_upstream.url, name="two")
+    load(CALLER_AUTHORIZATION_DOCUMENT, base_uri=upstream.url, name="two")
     response = api.get("/rest/two/things", {"auth": "Bearer caller-token"})
     assert response.status_code == 200, response.content
-    (received,) = raw_upstream.received
-    assert received.all("Authorization") == [f"Bearer {SECRET}"]
+    (received,) = upstream.received
+    assert received.header_values("Authorization") == [f"Bearer {SECRET}"]
