@@ -8,3 +8,4 @@ class CapabilitiesAppConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401 - registers the system checks
+        from . import clients  # noqa: F401 - key changes move the clients stamp

@@ -273,6 +273,9 @@ class Catalog:
     # REST namespaces whose expose asks for a credential: checked before any route is
     # matched, so a wrong method or path under them tells an anonymous caller nothing.
     guards: dict[str, Guard] = field(default_factory=dict)
+    # The capability each REST namespace belongs to (the first expose's, when several
+    # share one): what a client key's grants are checked against before any route.
+    rest_capabilities: dict[str, str] = field(default_factory=dict)
 
     def guard(self, path: str) -> Guard | None:
         """The credential check of the namespace ``/rest/<path>`` is under, if it has one.
@@ -578,6 +581,7 @@ class _Builder:
 
     def _rest(self, expose, context: CapabilityContext) -> None:
         routes = self.catalog.routes.setdefault(expose.namespace, [])
+        self.catalog.rest_capabilities.setdefault(expose.namespace, context.name)
         self.rest_exposes.setdefault(expose.namespace, []).append((_auth(expose), context.binds))
         by_pattern: dict[str, Route] = {r.regex.pattern: r for r in routes}
         for resource in self.rows.children_of("exposed_resource", "expose", expose.pk):

@@ -48,7 +48,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import access, runtime
+from . import access, admission, clients, runtime
 from .api.problems import problem
 from .catalog import Operation, get_catalog
 from .exceptions import RegistryError
@@ -124,7 +124,7 @@ def caller_of(credential: str | None) -> str:
     """
     if not credential:
         return ""
-    return hashlib.sha256(credential.encode()).hexdigest()
+    return clients.digest(credential)  # keyed: a leaked table gives no credential away
 
 
 def fingerprint(method: str, target: str, arguments: Mapping[str, Any]) -> str:
@@ -423,9 +423,33 @@ def authentication_of(kind: str, namespace: str) -> dict[str, Any] | None:
     return routes[0].authentication if routes else None
 
 
+def door_of(kind: str, namespace: str) -> admission.Door | None:
+    """The surface a job was called through (None: no longer served)."""
+    catalog = get_catalog()
+    if kind == Job.Kind.TOOL:
+        served = catalog.mcp.get(namespace)
+        if served is None:
+            return None
+        return admission.Door("mcp", namespace, served.capability, served.authentication)
+    capability = catalog.rest_capabilities.get(namespace)
+    if capability is None:
+        return None
+    return admission.Door("rest", namespace, capability, authentication_of(kind, namespace))
+
+
 def caller_from(kind: str, namespace: str, headers: Mapping[str, str], query) -> str:
-    """The caller of a request to an expose, as jobs store it (see ``access.credential``)."""
-    authentication = authentication_of(kind, namespace)
+    """The caller of a request to an expose, as jobs store it: its client (key or token)
+    when it presents one the registry accepts, else the expose's own credential
+    (``access.credential``)."""
+    door = door_of(kind, namespace)
+    if door is not None:
+        try:
+            client = admission.identify(door, headers)
+        except RegistryError:
+            client = None  # a credential the registry does not accept owns no job
+        if client is not None:
+            return caller_of(client.id)
+    authentication = door.authentication if door is not None else None
     return caller_of(access.credential(authentication, headers, query))
 
 

@@ -256,8 +256,9 @@ class RestCaller:
 
     The caller's credentials are not parameters: the ``Authorization``,
     ``Proxy-Authorization`` and ``Cookie`` headers, and the expose's own credential
-    (``hidden_headers``, ``hidden_query``: where its ``apikey`` is), are never looked
-    up. Declared ``in: cookie`` parameters are read from the cookies as declared.
+    (``hidden_headers``, ``hidden_query``: where its ``apikey`` is), and the registry's
+    (``registry_headers``: a client key's header), are never looked up. Declared
+    ``in: cookie`` parameters are read from the cookies as declared.
     """
 
     def __init__(
@@ -272,6 +273,7 @@ class RestCaller:
         declared: Iterable[InputParam] = (),
         hidden_headers: Iterable[str] = (),
         hidden_query: Iterable[str] = (),
+        registry_headers: Iterable[str] = (),
     ) -> None:
         self.path_values = dict(path_values)
         self.query: dict[str, str] = {}
@@ -280,7 +282,12 @@ class RestCaller:
         for key in hidden_query:
             self.query.pop(key, None)
         self.headers = {k.lower(): v for k, v in headers.items()}
-        self.hidden = CREDENTIAL_HEADERS.union(h.lower() for h in hidden_headers)
+        # The header of the caller's registry credential (a client key, a token): never a
+        # parameter, never forwarded, even by a forward whose trustedHeaders list it.
+        self.registry_headers = frozenset(h.lower() for h in registry_headers)
+        self.hidden = CREDENTIAL_HEADERS.union(h.lower() for h in hidden_headers).union(
+            self.registry_headers
+        )
         self.cookies = dict(cookies)
         self.raw_body = body
         self.content_type = content_type
@@ -360,7 +367,9 @@ class RestCaller:
         return _coerce(param, value)
 
     def forwardable_headers(self) -> Mapping[str, str]:
-        return self.headers
+        if not self.registry_headers:
+            return self.headers
+        return {k: v for k, v in self.headers.items() if k not in self.registry_headers}
 
 
 def _coerce(param: InputParam, value: Any) -> Any:

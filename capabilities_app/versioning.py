@@ -33,19 +33,22 @@ from .models import RegistryState
 MIN_RETRY_SECONDS = 0.5
 
 
-def bump() -> None:
-    """Move the stamp (inside the caller's transaction, if any)."""
-    updated = RegistryState.objects.filter(pk=1).update(version=F("version") + 1)
+def bump(field: str = "version") -> None:
+    """Move the stamp (inside the caller's transaction, if any).
+
+    ``field`` is ``version`` (the catalog) or ``clients_version`` (client keys, grants).
+    """
+    updated = RegistryState.objects.filter(pk=1).update(**{field: F(field) + 1})
     if not updated:
-        RegistryState.objects.get_or_create(pk=1, defaults={"version": 1})
+        RegistryState.objects.get_or_create(pk=1, defaults={field: 1})
 
 
-def _query() -> int:
-    stamps = RegistryState.objects.filter(pk=1).values_list("version", flat=True)
-    return stamps.first() or 0
+def _query() -> tuple[int, int]:
+    stamps = RegistryState.objects.filter(pk=1).values_list("version", "clients_version")
+    return stamps.first() or (0, 0)
 
 
-def read_stamp() -> int:
+def read_stamp() -> tuple[int, int]:
     """The stamp from the database; a connection that broke while idle is replaced once.
 
     Outside web requests (the MCP server's threads) nothing health-checks a kept
@@ -70,12 +73,13 @@ def read_stamp() -> int:
 class _Reader:
     def __init__(
         self,
-        read: Callable[[], int] = read_stamp,
+        read: Callable[[], int | tuple[int, int]] = read_stamp,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.read = read
         self.clock = clock
         self.version: int | None = None
+        self.clients_version = 0  # read with ``version``, in the same query
         self.next_check = 0.0  # clock time when the stamp is to be read again
         self.failures = 0  # failed reads in a row
         self.lock = threading.Lock()
@@ -119,6 +123,8 @@ class _Reader:
                 raise unavailable from error
             return self.version
         self.failures = 0
+        if isinstance(version, tuple):
+            version, self.clients_version = version
         self.version = version
         self.next_check = self.clock() + settings.REGISTRY_CATALOG_CHECK_SECONDS
         database.up()
@@ -126,6 +132,7 @@ class _Reader:
 
     def forget(self) -> None:
         self.version = None
+        self.clients_version = 0
         self.failures = 0
         self.next_check = 0.0
 
@@ -140,6 +147,12 @@ def current_version() -> int:
     :class:`~capabilities_app.database.DatabaseUnavailable`.
     """
     return _reader.current()
+
+
+def current_clients_version() -> int:
+    """The client keys' stamp, read with the catalog's (same interval, same outage rules)."""
+    _reader.current()
+    return _reader.clients_version
 
 
 def is_fresh(version: int) -> bool:

@@ -228,6 +228,39 @@ REGISTRY_CATALOG_CHECK_SECONDS = env.float("REGISTRY_CATALOG_CHECK_SECONDS", def
 # from the check interval up to this many seconds (docs/availability.md).
 REGISTRY_DATABASE_RETRY_MAX_SECONDS = env.float("REGISTRY_DATABASE_RETRY_MAX_SECONDS", default=30.0)
 
+# --- Who may call what (docs/access.md) ------------------------------------------
+# Every REST and MCP HTTP call needs a client key (or, with OAuth configured, an access
+# token) unless this is false; then a call without a credential may call everything.
+REGISTRY_REQUIRE_CLIENT_KEY = env.bool("REGISTRY_REQUIRE_CLIENT_KEY", default=True)
+# An expose that declares its own `authentication` keeps it as its callers' credential;
+# with this on, such exposes also need a registry key (sent in X-API-Key).
+REGISTRY_CLIENT_KEY_WITH_EXPOSE_AUTH = env.bool(
+    "REGISTRY_CLIENT_KEY_WITH_EXPOSE_AUTH", default=False
+)
+# The secret client keys are hashed with (HMAC-SHA256); changing it invalidates every key.
+REGISTRY_CLIENT_KEY_SECRET = env.str("REGISTRY_CLIENT_KEY_SECRET", default="") or SECRET_KEY
+# A key's "last used" is written at most this often (seconds) per process.
+REGISTRY_CLIENT_KEY_TOUCH_SECONDS = env.float("REGISTRY_CLIENT_KEY_TOUCH_SECONDS", default=60.0)
+# Calls per client (N/second|minute|hour|day, or off); per-key and per-grant overrides
+# in the admin. Counted in Redis when REGISTRY_REDIS_URL (or a redis:// broker) is set,
+# in the database otherwise.
+REGISTRY_RATE_LIMIT = env.str("REGISTRY_RATE_LIMIT", default="600/minute")
+REGISTRY_REDIS_URL = env.str("REGISTRY_REDIS_URL", default="") or (
+    CELERY_BROKER_URL if (CELERY_BROKER_URL or "").startswith(("redis://", "rediss://")) else ""
+)
+# OAuth 2.1 resource server (optional): access tokens (JWT) from this issuer, verified
+# with its JWKS (a URL, or a file); the audience is the resource's public URL.
+REGISTRY_OAUTH_ISSUER = env.str("REGISTRY_OAUTH_ISSUER", default="")
+REGISTRY_OAUTH_JWKS_URL = env.str("REGISTRY_OAUTH_JWKS_URL", default="")
+REGISTRY_OAUTH_JWKS_FILE = env.str("REGISTRY_OAUTH_JWKS_FILE", default="")
+# The public base URLs of the web server and the MCP server (no trailing slash): the
+# resource identifiers are REGISTRY_PUBLIC_URL/rest/<namespace> and
+# REGISTRY_MCP_PUBLIC_URL/mcp/<namespace>.
+REGISTRY_PUBLIC_URL = env.str("REGISTRY_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+REGISTRY_MCP_PUBLIC_URL = env.str(
+    "REGISTRY_MCP_PUBLIC_URL", default="http://127.0.0.1:9090"
+).rstrip("/")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -18,7 +18,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from .. import access, jobs, runtime
+from .. import access, admission, jobs, ratelimit, runtime
 from ..catalog import REST_OF_PATH, get_catalog
 from ..exceptions import RegistryError
 from .jobs import job_response
@@ -121,6 +121,12 @@ def _raw_path(request: Request) -> str | None:
     return raw[len(prefix) :] if raw.startswith(prefix) else None
 
 
+def route_capability(route) -> str:
+    """The capability a forward route belongs to."""
+    context = route.forward_context or route.context
+    return context.name if context is not None else ""
+
+
 class RestSurfaceView(APIView):
     """Every REST operation of every enabled capability, under ``/rest/``."""
 
@@ -138,9 +144,23 @@ class RestSurfaceView(APIView):
     def serve(self, request: Request, path: str) -> HttpResponse:
         method = request.method.upper()
         catalog = get_catalog()
+        namespace = path.strip("/").partition("/")[0]
         # A guarded namespace asks for the credential first: a wrong method or an unknown
         # path under it is 401 to a caller without one, not a 405/404 that maps the API.
         guard = catalog.guard(path)
+        capability = catalog.rest_capabilities.get(namespace)
+        client = None
+        registry_headers: tuple[str, ...] = ()
+        if capability is not None:
+            # The registry's client check comes first of all (docs/access.md): a caller
+            # with no grant in the capability learns nothing of its routes.
+            door = admission.Door(
+                "rest", namespace, capability, guard.authentication if guard else None
+            )
+            client = admission.identify(door, request.headers)
+            admission.authorize_capability(client, door)
+            if client is not None:
+                registry_headers = (admission.credential_header(door, request.headers),)
         if guard is not None:
             access.check(
                 guard.authentication,
@@ -164,6 +184,12 @@ class RestSurfaceView(APIView):
                 )
             hidden = access.credential_fields(route.authentication, route.context.binds)
         operation = route.operation(method)
+        # A forward has no name of its own: only a grant of the whole capability covers it.
+        target = operation.name if operation is not None else ""
+        owner = operation.capability if operation is not None else route_capability(route)
+        if client is not None:
+            admission.authorize(client, admission.Door("rest", namespace, owner), target)
+        quota = ratelimit.charge(client, owner, target)
         caller = runtime.RestCaller(
             path_values={k: v for k, v in values.items() if k != REST_OF_PATH},
             query=(
@@ -176,23 +202,28 @@ class RestSurfaceView(APIView):
             declared=operation.parameters if operation is not None else (),
             hidden_headers=hidden[0],
             hidden_query=hidden[1],
+            registry_headers=registry_headers,
         )
         if operation is None:  # a forward route (always synchronous)
             remainder = values.get(REST_OF_PATH) or (list(values.values())[-1] if values else "")
             outcome = runtime.forward(
                 route, remainder, method, caller, request.META.get("QUERY_STRING", "")
             )
-            return to_response(outcome)
+            return ratelimit.with_headers(to_response(outcome), quota)
         # The call's parameters, looked up once as data: what runs now, or what a job
         # stores and runs later (the same upstream request either way).
         call = runtime.ResolvedCaller(
             runtime.arguments_of(operation, caller), caller.upstream_headers
         )
         if wants_async(request):
-            return self.submit(request, route, operation, call)
-        return to_response(runtime.invoke(operation, call))
+            response = self.submit(request, route, operation, call, client)
+        else:
+            response = to_response(runtime.invoke(operation, call))
+        return ratelimit.with_headers(response, quota)
 
-    def submit(self, request, route, operation, call: runtime.ResolvedCaller) -> HttpResponse:
+    def submit(
+        self, request, route, operation, call: runtime.ResolvedCaller, client
+    ) -> HttpResponse:
         """``Prefer: respond-async``: check what can be checked now, queue the call, 202."""
         operation.check_served()  # 503 now for a part a lenient import could not wire
         if operation.call is not None:
@@ -206,7 +237,11 @@ class RestSurfaceView(APIView):
                 capability=operation.capability,
                 arguments=call.arguments,
                 caller=jobs.caller_of(
-                    access.credential(route.authentication, request.headers, request._request.GET)
+                    client.id
+                    if client is not None
+                    else access.credential(
+                        route.authentication, request.headers, request._request.GET
+                    )
                 ),
                 idempotency_key=request.headers.get("Idempotency-Key", ""),
             )

@@ -1,0 +1,349 @@
+"""Client keys: made, hashed, revoked, and looked up from memory on every call.
+
+A key reads ``crk_<8 characters>_<43 characters>``: the first 12 characters are its
+visible ``prefix`` (stored, shown in the admin); the whole key has 256 random bits
+after it. Only an HMAC-SHA256 of the key (keyed by ``REGISTRY_CLIENT_KEY_SECRET``) is
+stored: a high-entropy key needs no slow password hash, and one HMAC costs about a
+microsecond, so it fits every request.
+
+Every process keeps the keys and their grants in a table in memory (:class:`KeyTable`),
+rebuilt when the clients stamp (``versioning``, read with the catalog's) moves: a warm
+request reads no database. Saving or deleting a key or a grant moves the stamp
+(signals below), so a revocation reaches every process within
+``REGISTRY_CATALOG_CHECK_SECONDS``.
+
+Must not import httpx, the MCP SDK, or anything of ``api/`` or ``mcp/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+
+from . import database, versioning
+from .exceptions import RegistryError
+from .models import ClientGrant, ClientKey
+
+logger = logging.getLogger(__name__)
+
+KEY_START = "crk_"
+PREFIX_LENGTH = len(KEY_START) + 8
+
+
+class InvalidGrant(RegistryError):
+    code = "invalid_grant"
+    status = 400
+    title = "Invalid grant"
+
+
+def digest(secret: str) -> str:
+    """The keyed hash a key (or any caller credential) is stored and compared as."""
+    key = settings.REGISTRY_CLIENT_KEY_SECRET.encode()
+    return hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
+
+
+def new_key() -> tuple[str, str]:
+    """A fresh key and its prefix."""
+    prefix = KEY_START + secrets.token_hex(4)
+    return f"{prefix}_{secrets.token_urlsafe(32)}", prefix
+
+
+def looks_like_key(value: str) -> bool:
+    return value.startswith(KEY_START) and len(value) > PREFIX_LENGTH + 1
+
+
+# -- grants -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grants:
+    """What a client may call: whole capabilities, and single names in capabilities.
+
+    ``limits`` holds the per-grant rate limits: ``(capability, target)`` (target ``""``
+    for a whole capability) to a rate string.
+    """
+
+    whole: frozenset[str] = frozenset()
+    targets: frozenset[tuple[str, str]] = frozenset()
+    limits: tuple[tuple[tuple[str, str], str], ...] = ()
+
+    @classmethod
+    def parse(cls, scopes: Iterable[str]) -> Grants:
+        """Grants from ``CAPABILITY`` / ``CAPABILITY:TARGET`` strings (a prefix
+        ``capability:`` is dropped first, as OAuth scopes carry it)."""
+        whole: set[str] = set()
+        targets: set[tuple[str, str]] = set()
+        for scope in scopes:
+            capability, _, target = scope.partition(":")
+            if not capability:
+                continue
+            if target:
+                targets.add((capability, target))
+            else:
+                whole.add(capability)
+        return cls(frozenset(whole), frozenset(targets))
+
+    def allows(self, capability: str, target: str) -> bool:
+        return capability in self.whole or (capability, target) in self.targets
+
+    def touches(self, capability: str) -> bool:
+        """Whether anything in ``capability`` is granted."""
+        return capability in self.whole or any(c == capability for c, _ in self.targets)
+
+    def limit_for(self, capability: str, target: str) -> tuple[str, str] | None:
+        """The per-grant limit that covers a call, as (grant label, rate); None if none."""
+        for (grant_capability, grant_target), rate in self.limits:
+            if grant_capability == capability and grant_target in ("", target):
+                label = f"{capability}:{grant_target}" if grant_target else capability
+                return label, rate
+        return None
+
+    def __str__(self) -> str:
+        names = sorted(self.whole) + sorted(f"{c}:{t}" for c, t in self.targets)
+        return " ".join(names) or "(nothing)"
+
+
+EVERYTHING = None  # the grants of a caller the registry does not restrict (stdio, keys off)
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who is calling, once their credential is checked: a key, or an access token."""
+
+    id: str  # "key:<pk>" or "token:<issuer> <subject>": what jobs and limits key on
+    name: str
+    grants: Grants
+    rate_limit: str = ""  # an override of REGISTRY_RATE_LIMIT ("" = the default)
+    kind: str = "key"
+
+
+# -- the table in memory --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    pk: int
+    name: str
+    prefix: str
+    digest: str
+    expires_at: dt.datetime | None
+    revoked: bool
+    client: Client
+
+
+@dataclass
+class KeyTable:
+    version: int
+    by_prefix: dict[str, KeyRecord] = field(default_factory=dict)
+
+
+def _load(version: int) -> KeyTable:
+    table = KeyTable(version)
+    grants: dict[int, list[ClientGrant]] = {}
+    for grant in ClientGrant.objects.all():
+        grants.setdefault(grant.key_id, []).append(grant)
+    for key in ClientKey.objects.all():
+        rows = grants.get(key.pk, [])
+        client = Client(
+            id=f"key:{key.pk}",
+            name=key.name,
+            grants=Grants(
+                whole=frozenset(g.capability for g in rows if not g.target),
+                targets=frozenset((g.capability, g.target) for g in rows if g.target),
+                limits=tuple(
+                    ((g.capability, g.target), g.rate_limit) for g in rows if g.rate_limit
+                ),
+            ),
+            rate_limit=key.rate_limit,
+        )
+        table.by_prefix[key.prefix] = KeyRecord(
+            pk=key.pk,
+            name=key.name,
+            prefix=key.prefix,
+            digest=key.digest,
+            expires_at=key.expires_at,
+            revoked=key.revoked_at is not None,
+            client=client,
+        )
+    return table
+
+
+_table: KeyTable | None = None
+_lock = threading.Lock()
+
+
+def key_table() -> KeyTable:
+    """The keys as of the clients stamp (rebuilt when it moved; kept during an outage)."""
+    global _table
+    version = versioning.current_clients_version()
+    table = _table
+    if table is not None and (table.version == version or database.outage() is not None):
+        return table
+    with _lock:
+        table = _table
+        if table is not None and table.version == version:
+            return table
+        try:
+            _table = _load(version)
+        except database.UNAVAILABLE as error:
+            database.discard()
+            unavailable = database.down(error)
+            if _table is None:
+                raise unavailable from error
+        return _table
+
+
+def reset() -> None:
+    """Forget the table and the touches (tests)."""
+    global _table
+    _table = None
+    _touched.clear()
+
+
+class KeyNotAccepted(RegistryError):
+    """A presented key that is unknown, revoked or expired (the detail says which)."""
+
+    code = "invalid_client_key"
+    status = 401
+    title = "Invalid client key"
+
+
+def find_client(key: str) -> Client:
+    """The client a presented key belongs to; :class:`KeyNotAccepted` otherwise.
+
+    The detail names the key only by its prefix; the key itself appears nowhere.
+    """
+    prefix = key[:PREFIX_LENGTH]
+    record = key_table().by_prefix.get(prefix) if looks_like_key(key) else None
+    if record is None or not hmac.compare_digest(record.digest, digest(key)):
+        raise KeyNotAccepted("this client key is not known to the registry")
+    if record.revoked:
+        raise KeyNotAccepted(f"the client key {record.prefix}… was revoked")
+    if record.expires_at is not None and record.expires_at <= timezone.now():
+        raise KeyNotAccepted(f"the client key {record.prefix}… expired")
+    touch(record.pk)
+    return record.client
+
+
+# -- last use -------------------------------------------------------------------------
+
+_touched: dict[int, float] = {}
+
+
+def touch(pk: int) -> None:
+    """Record a key's use in the database, at most every REGISTRY_CLIENT_KEY_TOUCH_SECONDS.
+
+    One UPDATE per key per interval per process; never fails the call it records.
+    """
+    now = time.monotonic()
+    last = _touched.get(pk)
+    if last is not None and now - last < settings.REGISTRY_CLIENT_KEY_TOUCH_SECONDS:
+        return
+    _touched[pk] = now
+    try:
+        ClientKey.objects.filter(pk=pk).update(last_used_at=timezone.now())
+    except database.UNAVAILABLE:
+        database.discard()  # the call goes on; its use is recorded next time
+    except Exception:  # a locked SQLite file, say: "last used" is best effort
+        logger.warning("could not record the use of client key %s", pk, exc_info=True)
+
+
+# -- making and revoking keys (commands and the admin call these) ------------------------
+
+
+@dataclass(frozen=True)
+class MadeKey:
+    key: ClientKey
+    secret: str  # shown once, never stored
+
+
+def parse_grant(text: str) -> tuple[str, str]:
+    """``CAPABILITY`` or ``CAPABILITY:TARGET`` as (capability, target)."""
+    capability, _, target = text.strip().partition(":")
+    if not capability:
+        raise InvalidGrant(f"a grant is CAPABILITY or CAPABILITY:OPERATION_OR_TOOL, not {text!r}")
+    return capability, target
+
+
+@transaction.atomic
+def create_key(
+    name: str,
+    *,
+    grants: Iterable[str] = (),
+    owner: str = "",
+    description: str = "",
+    expires_in_days: float | None = None,
+    rate_limit: str = "",
+) -> MadeKey:
+    """A new key with its grants; the secret is in the result, and only there."""
+    secret, prefix = new_key()
+    expires_at = (
+        timezone.now() + dt.timedelta(days=expires_in_days) if expires_in_days is not None else None
+    )
+    key = ClientKey(
+        name=name,
+        owner=owner,
+        description=description,
+        prefix=prefix,
+        digest=digest(secret),
+        expires_at=expires_at,
+        rate_limit=rate_limit,
+    )
+    key.full_clean()
+    key.save()
+    for text in grants:
+        capability, target = parse_grant(text)
+        ClientGrant.objects.get_or_create(key=key, capability=capability, target=target)
+    return MadeKey(key, secret)
+
+
+def rotate_secret(key: ClientKey) -> str:
+    """Give ``key`` a new secret (the admin's "create" shows it once); the old one stops."""
+    secret, prefix = new_key()
+    key.prefix, key.digest = prefix, digest(secret)
+    return secret
+
+
+def find_key(name_or_prefix: str) -> ClientKey | None:
+    """A key by its name, or by its prefix (``crk_1a2b3c4d``, with or without what follows)."""
+    found = ClientKey.objects.filter(name=name_or_prefix).first()
+    if found is None and name_or_prefix.startswith(KEY_START):
+        found = ClientKey.objects.filter(prefix=name_or_prefix[:PREFIX_LENGTH]).first()
+    return found
+
+
+def revoke(key: ClientKey) -> bool:
+    """Revoke ``key`` (kept, so its callers are told it was revoked); False if it was."""
+    if key.revoked_at is not None:
+        return False
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+    return True
+
+
+# -- the stamp moves with every change of a key or a grant -------------------------------
+
+
+def _changed(sender, **kwargs) -> None:
+    if kwargs.get("update_fields") == frozenset({"last_used_at"}):
+        return
+    versioning.bump("clients_version")
+
+
+for _model in (ClientKey, ClientGrant):
+    post_save.connect(_changed, sender=_model, dispatch_uid=f"clients-stamp-save-{_model.__name__}")
+    post_delete.connect(
+        _changed, sender=_model, dispatch_uid=f"clients-stamp-delete-{_model.__name__}"
+    )
