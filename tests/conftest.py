@@ -53,12 +53,14 @@ def database_state() -> dict[str, object]:
 @pytest.fixture(autouse=True)
 def fresh_runtime():
     """Each test starts with no catalog in memory and a client built from its settings."""
-    from capabilities_app import catalog, upstream
+    from capabilities_app import catalog, clients, upstream
 
     catalog.reset()
+    clients.reset()
     upstream.reset()
     yield
     catalog.reset()
+    clients.reset()
     upstream.reset()
 
 
@@ -78,3 +80,14 @@ def corpus_copy(tmp_path: Path) -> Path:
     target = tmp_path / "corpus"
     shutil.copytree(CORPUS, target)
     return target
+
+
+@pytest.fixture
+def keys_required(settings):
+    """REST and MCP calls need a client key (the product's default)."""
+    settings.REGISTRY_REQUIRE_CLIENT_KEY = True
+    from capabilities_app import clients
+
+    clients.reset()
+    yield
+    clients.reset()

@@ -1,0 +1,29 @@
+"""Client keys for tests: made through the same domain function the command and admin use."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from capabilities_app import clients
+
+
+def make_key(name: str, *grants: str, expires_in_days: float | None = None, **fields) -> str:
+    """A new key with ``grants`` (``CAPABILITY`` or ``CAPABILITY:NAME``); its secret."""
+    return clients.create_key(name, grants=grants, expires_in_days=expires_in_days, **fields).secret
+
+
+def expire(name: str) -> None:
+    """Make the key ``name`` expired (a second ago)."""
+    from capabilities_app.models import ClientKey
+
+    key = ClientKey.objects.get(name=name)
+    key.expires_at = timezone.now() - dt.timedelta(seconds=1)
+    key.save()
+
+
+def revoke(name: str) -> None:
+    from capabilities_app.models import ClientKey
+
+    clients.revoke(ClientKey.objects.get(name=name))
