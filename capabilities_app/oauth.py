@@ -182,9 +182,7 @@ def reset() -> None:
 def _invalid(door: Door, detail: str) -> InvalidToken:
     from .admission import challenge  # admission imports this module
 
-    return InvalidToken(
-        detail, challenge(door, error="invalid_token", error_description=detail)
-    )
+    return InvalidToken(detail, challenge(door, error="invalid_token", error_description=detail))
 
 
 def _audience_detail(door: Door) -> str:
@@ -295,10 +293,12 @@ class _UrlKeys(PyJWKClient):
                     error,
                     "; the keys fetched before are used meanwhile" if self.last_good else "",
                 )
+            if self.jwk_set_cache is not None:
+                # PyJWT cached what it fetched before it was checked: keep the last good
+                # keys instead (tried again after a lifespan), or none.
+                self.jwk_set_cache.put(self.last_good)
             if self.last_good is None:
                 raise KeysUnavailable(_UNAVAILABLE) from None
-            if self.jwk_set_cache is not None:
-                self.jwk_set_cache.put(self.last_good)  # tried again after a lifespan
             return self.last_good
         if self.down:
             self.down = False
