@@ -39,7 +39,8 @@ def protected_resource(request: HttpRequest, rest: str = "") -> HttpResponse:
         if isinstance(error, MethodNotAllowed):
             response["Allow"] = ", ".join(error.allowed)
         return response
-    response = HttpResponse(json.dumps(document), content_type="application/json")
+    body = b"" if request.method == "HEAD" else json.dumps(document).encode()
+    response = HttpResponse(body, content_type="application/json")
     response["Cache-Control"] = resource_metadata.CACHE_CONTROL
     response["Access-Control-Allow-Origin"] = "*"  # public; browser-based clients read it
     return response

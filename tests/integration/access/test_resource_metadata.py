@@ -133,7 +133,9 @@ class TestRest:
         response = api.post(f"{WELL_KNOWN}/rest/fleet")
         assert response.status_code == 405
         assert response["Allow"] == "GET, HEAD"
-        assert api.head(f"{WELL_KNOWN}/rest/fleet").status_code == 200
+        head = api.head(f"{WELL_KNOWN}/rest/fleet")
+        assert (head.status_code, head.content) == (200, b"")
+        assert head["Cache-Control"] == api.get(f"{WELL_KNOWN}/rest/fleet")["Cache-Control"]
 
     def test_the_401_challenge_points_at_this_document(self, api, fleet, settings, keys_required):
         """Issue 10 point 3: WWW-Authenticate: Bearer resource_metadata="…" (RFC 9728 §5.1)."""
@@ -218,6 +220,8 @@ class TestMcp:
         response = httpx.post(f"{mcp}{WELL_KNOWN}/mcp/fleet-tools", json={})
         assert response.status_code == 405
         assert response.headers["Allow"] == "GET, HEAD"
+        head = httpx.head(f"{mcp}{WELL_KNOWN}/mcp/fleet-tools")
+        assert (head.status_code, head.content) == (200, b"")
 
     def test_the_challenge_of_an_mcp_door_points_at_this_server(self, mcp, settings):
         """Issue 10 point 3: an MCP door's resource_metadata is this server's document."""
