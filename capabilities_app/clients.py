@@ -12,6 +12,11 @@ request reads no database. Saving or deleting a key or a grant moves the stamp
 (signals below), so a revocation reaches every process within
 ``REGISTRY_CATALOG_CHECK_SECONDS``.
 
+The commands and the admin make, renew and revoke keys only through the functions here
+(``create_key``, ``rotate_secret``, ``reissue_key``, ``revoke``), and check grants with
+``check_grant``: a grant names an exposed REST operation, MCP tool, resource or prompt
+of a capability, or the whole capability (docs/access.md).
+
 Must not import httpx, the MCP SDK, or anything of ``api/`` or ``mcp/``.
 """
 
