@@ -15,12 +15,14 @@ from django.utils import timezone
 
 from capabilities_app import clients
 from capabilities_app.models import Capability, ClientGrant, ClientKey, RegistryState
-from tests.conftest import SHIPYARD, database_state
-from tests.integration.mcp.conftest import RESOURCES_PROMPTS
+from tests.conftest import CORPUS, SHIPYARD, database_state
 from tests.integration.rest.conftest import load
 from tests.support.keys import expire, make_key, revoke
 
 pytestmark = pytest.mark.django_db
+
+# An MCP expose with a tool, resources and prompts, and a consumed operation of another name.
+RESOURCES_PROMPTS = CORPUS / "naftiko__framework" / "mcp-resources-prompts-capability.yaml"
 
 
 @pytest.fixture

@@ -13,14 +13,16 @@ from django.urls import reverse
 
 from capabilities_app import clients
 from capabilities_app.models import ClientGrant, ClientKey
-from tests.conftest import SHIPYARD, database_state
+from tests.conftest import CORPUS, SHIPYARD, database_state
 from tests.integration.access.test_client_keys import table_rows_holding
-from tests.integration.mcp.conftest import RESOURCES_PROMPTS
 from tests.integration.rest.conftest import load
 from tests.support.admin_forms import change_url, changelist_url, form_fields
 from tests.support.keys import expire, make_key, revoke
 
 pytestmark = pytest.mark.django_db
+
+# An MCP expose with a tool, resources and prompts, and a consumed operation of another name.
+RESOURCES_PROMPTS = CORPUS / "naftiko__framework" / "mcp-resources-prompts-capability.yaml"
 
 
 @pytest.fixture

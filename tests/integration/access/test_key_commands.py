@@ -11,13 +11,15 @@ from django.utils import timezone
 
 from capabilities_app import clients
 from capabilities_app.models import ClientKey
-from tests.conftest import NETBIRD, PREFECT, SHIPYARD, database_state, run_command
+from tests.conftest import CORPUS, NETBIRD, PREFECT, SHIPYARD, database_state, run_command
 from tests.integration.access.test_client_keys import table_rows_holding
-from tests.integration.mcp.conftest import RESOURCES_PROMPTS
 from tests.integration.rest.conftest import load
 from tests.support.keys import make_key, revoke
 
 pytestmark = pytest.mark.django_db
+
+# An MCP expose with a tool, resources and prompts, and a consumed operation of another name.
+RESOURCES_PROMPTS = CORPUS / "naftiko__framework" / "mcp-resources-prompts-capability.yaml"
 
 
 @pytest.fixture
