@@ -77,10 +77,18 @@ class InsufficientScope(NotGranted):
 
 
 def challenge(door: Door, **params: str) -> str:
-    """A ``WWW-Authenticate: Bearer`` value naming the resource's metadata (RFC 9728 §5.1)."""
-    parts = [f'{name}="{value}"' for name, value in params.items() if value]
+    """A ``WWW-Authenticate: Bearer`` value naming the resource's metadata (RFC 9728 §5.1).
+
+    Values keep only the characters RFC 6750 §3 allows in them (printable ASCII but
+    ``"`` and ``\\``): a detail that quotes something can never break the header.
+    """
+    parts = [f'{name}="{_quotable(value)}"' for name, value in params.items() if value]
     parts.append(f'resource_metadata="{door.metadata_url}"')
     return "Bearer " + ", ".join(parts)
+
+
+def _quotable(value: str) -> str:
+    return "".join(c for c in value if " " <= c <= "~" and c not in '"\\')
 
 
 def credential_header(door: Door, headers: Mapping[str, str]) -> str:

@@ -53,3 +53,38 @@ def open_surfaces(app_configs=None, **kwargs) -> list[Warning]:
             id="capabilities_app.W003",
         )
     ]
+
+
+@register()
+def oauth_settings(app_configs=None, **kwargs) -> list[Warning]:
+    """Half an OAuth configuration: tokens would be refused without saying why."""
+    issuer = settings.REGISTRY_OAUTH_ISSUER
+    url, path = settings.REGISTRY_OAUTH_JWKS_URL, settings.REGISTRY_OAUTH_JWKS_FILE
+    problem = ""
+    if issuer and not (url or path):
+        problem = (
+            "REGISTRY_OAUTH_ISSUER is set but neither REGISTRY_OAUTH_JWKS_URL nor "
+            "REGISTRY_OAUTH_JWKS_FILE: access tokens are not accepted"
+        )
+    elif (url or path) and not issuer:
+        problem = "a JWKS is set but REGISTRY_OAUTH_ISSUER is empty: access tokens are not accepted"
+    elif url and not url.lower().startswith(("http://", "https://")):
+        problem = "REGISTRY_OAUTH_JWKS_URL is not an http:// or https:// URL: every token gets 503"
+    if not problem:
+        return []
+    return [Warning(problem, hint="See docs/access.md, OAuth 2.1.", id="capabilities_app.W004")]
+
+
+@register(deploy=True)
+def public_urls(app_configs=None, **kwargs) -> list[Warning]:
+    """``check --deploy``: the surfaces' public URLs are what 401s and token audiences name."""
+    return [
+        Warning(
+            f"{name} is {getattr(settings, name)!r}, not an https:// URL",
+            hint="Set it to the surface's URL as clients reach it (behind the proxy): 401 "
+            "challenges point there and access tokens name it as their audience.",
+            id="capabilities_app.W005",
+        )
+        for name in ("REGISTRY_PUBLIC_URL", "REGISTRY_MCP_PUBLIC_URL")
+        if not getattr(settings, name).lower().startswith("https://")
+    ]

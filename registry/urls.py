@@ -1,16 +1,25 @@
 """URL configuration: the admin, the REST surface (``/rest/<namespace><path>``), the jobs API,
-and the probes (``/healthz``, ``/readyz``)."""
+the protected-resource metadata of REST exposes (RFC 9728), and the probes (``/healthz``,
+``/readyz``)."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from capabilities_app import health
 from capabilities_app.api.jobs import JobView
+from capabilities_app.api.metadata import protected_resource
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("rest/", include("capabilities_app.api.urls")),
     path("api/jobs/<str:job_id>", JobView.as_view(), name="job"),
+    # /.well-known/oauth-protected-resource/rest/<namespace>; anything else under it is a
+    # problem+json 404, not Django's HTML one.
+    re_path(
+        r"^\.well-known/oauth-protected-resource(?P<rest>/[\s\S]*)?$",
+        protected_resource,
+        name="protected-resource",
+    ),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
 ]

@@ -1,11 +1,13 @@
-"""The MCP server's front door: ``/healthz`` and ``/readyz``, and a 503 for an outage.
+"""The MCP server's front door: ``/healthz`` and ``/readyz``, the protected-resource
+metadata, and a 503 for an outage.
 
 An ASGI app in front of the gateway (``gateway.serve_http``). ``/healthz`` and
 ``/readyz`` answer as the web app's do (``health.readiness``), without the gateway's
 Host and Origin checks (probes come from the orchestrator, by address) and without
-authentication. Everything else goes to the gateway; a process that never loaded a
-catalog while the database is unreachable answers 503 problem+json
-``database_unavailable`` instead of an ASGI 500.
+authentication; so does ``/.well-known/oauth-protected-resource/mcp/<namespace>``
+(``metadata``: public, read before a client has a credential). Everything else goes to
+the gateway; a process that never loaded a catalog while the database is unreachable
+answers 503 problem+json ``database_unavailable`` instead of an ASGI 500.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import anyio
 from .. import health
 from ..api.problems import PROBLEM_JSON, problem
 from ..database import DatabaseUnavailable
+from . import metadata
 
 JSON = b"application/json"
 
@@ -34,6 +37,13 @@ class Probes:
                 status, body = await anyio.to_thread.run_sync(health.readiness)
                 await _answer(send, status, JSON, body)
             return
+        app = self.app
+        if scope["type"] == "http" and metadata.is_metadata_path(scope.get("path", "")):
+            namespaces = getattr(self.app, "namespaces", None)  # the gateway's --namespace
+
+            async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+                await metadata.serve(scope, send, namespaces)
+
         started = False
 
         async def tracked(message: dict[str, Any]) -> None:
@@ -42,7 +52,7 @@ class Probes:
             await send(message)
 
         try:
-            await self.app(scope, receive, tracked)
+            await app(scope, receive, tracked)
         except DatabaseUnavailable as error:
             if started or scope["type"] != "http":
                 raise

@@ -128,6 +128,15 @@ def test_check_deploy_warns_when_client_keys_are_not_required():
     assert "capabilities_app.W003" in result.stderr + result.stdout
 
 
+def test_check_deploy_warns_when_the_public_urls_are_not_https():
+    """Issue 10 point 3: 401 challenges and token audiences name the public URLs: W005."""
+    for name in ("REGISTRY_PUBLIC_URL", "REGISTRY_MCP_PUBLIC_URL"):
+        result = check_deploy({**documented_environment(), name: "http://127.0.0.1:8000"})
+        assert result.returncode != 0
+        assert "capabilities_app.W005" in result.stderr + result.stdout
+        assert name in result.stderr + result.stdout
+
+
 # --------------------------------------------------------------------------- behind nginx
 
 

@@ -1,0 +1,46 @@
+"""``/.well-known/oauth-protected-resource/rest/<namespace>``: a REST expose's
+protected-resource metadata (RFC 9728), as ``resource_metadata`` builds it.
+
+A plain Django view (no DRF: no authentication, no content negotiation): public,
+cacheable JSON; problem+json for anything it does not serve.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpRequest, HttpResponse
+
+from .. import resource_metadata
+from ..catalog import MethodNotAllowed, get_catalog
+from ..exceptions import RegistryError
+from .problems import PROBLEM_JSON, problem
+
+
+def protected_resource(request: HttpRequest, rest: str = "") -> HttpResponse:
+    try:
+        if request.method not in resource_metadata.METHODS:
+            raise MethodNotAllowed(
+                f"{request.method} is not allowed here; allowed: GET, HEAD",
+                list(resource_metadata.METHODS),
+            )
+        surface, _, namespace = rest.strip("/").partition("/")
+        if surface != "rest" or not namespace or "/" in namespace:
+            raise resource_metadata.ResourceNotFound(
+                "the web server serves the metadata of REST exposes only, at "
+                f"{resource_metadata.PATH_PREFIX}/rest/<namespace>"
+            )
+        document = resource_metadata.rest_document(get_catalog(), namespace)
+    except RegistryError as error:
+        if not isinstance(error, (MethodNotAllowed, resource_metadata.ResourceNotFound)):
+            raise  # a database outage: the middleware answers 503
+        body = problem(error.status, error.code, error.title, error.detail, request.path)
+        response = HttpResponse(json.dumps(body), status=error.status, content_type=PROBLEM_JSON)
+        if isinstance(error, MethodNotAllowed):
+            response["Allow"] = ", ".join(error.allowed)
+        return response
+    body = b"" if request.method == "HEAD" else json.dumps(document).encode()
+    response = HttpResponse(body, content_type="application/json")
+    response["Cache-Control"] = resource_metadata.CACHE_CONTROL
+    response["Access-Control-Allow-Origin"] = "*"  # public; browser-based clients read it
+    return response
