@@ -56,9 +56,12 @@ MAX_BUCKET = 200  # longer buckets (a token's issuer and subject) are hashed
 
 
 class InvalidRate(RegistryError):
+    """A rate that does not parse. Keys and grants are validated when saved, so at call
+    time only a wrong REGISTRY_RATE_LIMIT can raise it (system check E005 says so first)."""
+
     code = "invalid_rate"
-    status = 400
-    title = "Invalid rate"
+    status = 500
+    title = "Invalid rate limit"
 
 
 class RateLimited(RegistryError):
