@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 
 import pytest
 import redis
@@ -18,6 +19,7 @@ from capabilities_app.models import ClientGrant, ClientKey, RateCounter
 from tests.integration.rest.conftest import load
 from tests.support.keys import make_key
 from tests.support.registry_process import free_port
+from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.django_db
 
@@ -350,3 +352,73 @@ class TestRedisDown:
         assert "not counted" in warnings[0].getMessage()
         assert len(upstream.received) == 3
         ratelimit.reset()
+
+    def test_calls_are_counted_again_once_redis_is_back(
+        self, api, upstream, keys_required, settings, caplog
+    ):
+        """Issue 10 point 5: Redis goes away (its connections cut, new ones refused) and
+        comes back: meanwhile calls are served uncounted, without fields; afterwards
+        they are counted again on the same counter (one warning, one info line)."""
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        proxy = TcpProxy("127.0.0.1", 6379).start()
+        settings.REGISTRY_REDIS_URL = f"redis://127.0.0.1:{proxy.port}/2"
+        settings.REGISTRY_RATE_LIMIT = "10/hour"
+        ratelimit.reset()
+        load(DOCUMENT, base_uri=upstream.url, name="fleet")
+        headers = key("alice", "fleet")
+        try:
+            with caplog.at_level(logging.INFO, logger="capabilities_app.ratelimit"):
+                assert left(api.get("/rest/fleet/ships", headers=headers)) == 9
+                proxy.cut()
+                for _ in range(3):
+                    response = api.get("/rest/fleet/ships", headers=headers)
+                    assert response.status_code == 200
+                    assert "RateLimit" not in response
+                proxy.restore()
+                deadline = time.monotonic() + 30  # the backoff after one failure: 1 s
+                while "RateLimit" not in response and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    response = api.get("/rest/fleet/ships", headers=headers)
+                assert response.status_code == 200
+                assert left(response) == 8
+        finally:
+            proxy.stop()
+            ratelimit.reset()
+        said = [r.getMessage() for r in caplog.records if r.name == "capabilities_app.ratelimit"]
+        assert len(said) == 2, said
+        assert "not counted" in said[0]
+        assert "counted" in said[1]
+
+
+class TestRedisRestarts:
+    """What a Redis restart looks like to a process: its idle connections closed, its
+    script forgotten. Neither may cost an uncounted call."""
+
+    @pytest.fixture
+    def counted(self, api, upstream, keys_required, settings, caplog):
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        settings.REGISTRY_REDIS_URL = REDIS_URL
+        settings.REGISTRY_RATE_LIMIT = "10/hour"
+        ratelimit.reset()
+        load(DOCUMENT, base_uri=upstream.url, name="fleet")
+        headers = key("alice", "fleet")
+        assert left(api.get("/rest/fleet/ships", headers=headers)) == 9
+        yield lambda: api.get("/rest/fleet/ships", headers=headers)
+        assert not [r for r in caplog.records if r.name == "capabilities_app.ratelimit"]
+        ratelimit.reset()
+
+    def test_a_connection_the_server_closed_is_replaced_and_the_call_counted(self, counted):
+        """Issue 10 point 5: the idle connection is dropped by the server (as on a
+        restart); the next call is counted on a new one, without a warning."""
+        server = redis.Redis.from_url(REDIS_URL)
+        own = server.client_id()
+        for client in server.client_list():
+            if client["db"] == "2" and int(client["id"]) != own:
+                server.client_kill_filter(_id=client["id"])
+        assert left(counted()) == 8
+
+    def test_a_forgotten_script_is_loaded_again(self, counted):
+        """Issue 10 point 5: NOSCRIPT (a restarted Redis) → the script is sent once more."""
+        redis.Redis.from_url(REDIS_URL).script_flush()
+        assert left(counted()) == 8
+        assert left(counted()) == 7
