@@ -6,8 +6,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The demo's registry calls the demo fleet upstream on 127.0.0.1:8765 (the fixture's baseUri).
+# The web and MCP servers listen on DEMO_PORT and DEMO_MCP_PORT.
 DEMO_FLEET_TOKEN ?= demo-fleet-token
-DEMO_ENV := DEBUG=true FLEET_TOKEN=$(DEMO_FLEET_TOKEN) REGISTRY_UPSTREAM_ALLOWED_NETWORKS=127.0.0.0/8
+DEMO_PORT ?= 8000
+DEMO_MCP_PORT ?= 9090
+DEMO_ENV := DEBUG=true FLEET_TOKEN=$(DEMO_FLEET_TOKEN) REGISTRY_UPSTREAM_ALLOWED_NETWORKS=127.0.0.0/8 \
+	REGISTRY_PUBLIC_URL=http://127.0.0.1:$(DEMO_PORT) \
+	REGISTRY_MCP_PUBLIC_URL=http://127.0.0.1:$(DEMO_MCP_PORT)
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
 .PHONY: install demo test test-sqlite test-postgres lint format bench clean
@@ -31,6 +36,8 @@ install: $(STAMP) .env
 
 # One shell runs the whole demo: the upstream and the web server run in the background
 # and the traps end both whichever way the demo stops (Ctrl-C, TERM, a failed step).
+# Every REST and MCP call needs a client key: create_demo_client_key prints one (a new
+# one each run unless DEMO_CLIENT_KEY is set) and the curl lines below use it.
 demo: install
 	@set -e; export $(DEMO_ENV); upstream=; web=; mcp=; \
 	trap 'kill $$web $$mcp $$upstream 2>/dev/null || true; wait' EXIT; \
@@ -39,15 +46,20 @@ demo: install
 	$(BIN)/python manage.py migrate --verbosity 0; \
 	$(BIN)/python manage.py import_capability --keep-edited fixtures/; \
 	$(BIN)/python manage.py create_demo_admin; \
+	key=$$($(BIN)/python manage.py create_demo_client_key); \
 	kill -0 $$upstream 2>/dev/null || { echo "the demo upstream did not start (port 8765 busy?)" >&2; exit 1; }; \
-	echo "Admin: http://127.0.0.1:8000/admin/  (Ctrl-C stops the demo and its upstream)"; \
+	echo "Admin: http://127.0.0.1:$(DEMO_PORT)/admin/  (Ctrl-C stops the demo and its upstream)"; \
+	echo "Client key (every REST and MCP call needs one; Authorization: Bearer or X-API-Key):"; \
+	echo "  export KEY=$$key"; \
 	echo "REST (fleet-api, answered by the demo upstream on 127.0.0.1:8765):"; \
-	echo "  curl http://127.0.0.1:8000/rest/fleet-api/ships"; \
-	echo "  curl http://127.0.0.1:8000/rest/fleet-api/ships/IMO9321483"; \
-	echo "  curl 'http://127.0.0.1:8000/rest/fleet-api/ships?status=active'"; \
-	echo "MCP (streamable HTTP, every MCP expose): http://127.0.0.1:9090/mcp/fleet-tools"; \
-	$(BIN)/python manage.py run_mcp_server --port 9090 2>/dev/null & mcp=$$!; \
-	$(BIN)/python manage.py runserver 127.0.0.1:8000 & web=$$!; \
+	echo '  curl -H "Authorization: Bearer $$KEY" http://127.0.0.1:$(DEMO_PORT)/rest/fleet-api/ships'; \
+	echo '  curl -H "Authorization: Bearer $$KEY" http://127.0.0.1:$(DEMO_PORT)/rest/fleet-api/ships/IMO9321483'; \
+	echo '  curl -H "Authorization: Bearer $$KEY" "http://127.0.0.1:$(DEMO_PORT)/rest/fleet-api/ships?status=active"'; \
+	echo "MCP (streamable HTTP, every MCP expose): http://127.0.0.1:$(DEMO_MCP_PORT)/mcp/fleet-tools"; \
+	echo '  connect with the header "Authorization: Bearer $$KEY", e.g. with the MCP Inspector CLI:'; \
+	echo '  npx @modelcontextprotocol/inspector --cli http://127.0.0.1:$(DEMO_MCP_PORT)/mcp/fleet-tools/mcp --transport http --header "Authorization: Bearer $$KEY" --method tools/list'; \
+	$(BIN)/python manage.py run_mcp_server --port $(DEMO_MCP_PORT) 2>/dev/null & mcp=$$!; \
+	$(BIN)/python manage.py runserver 127.0.0.1:$(DEMO_PORT) & web=$$!; \
 	wait $$web
 
 lint: install

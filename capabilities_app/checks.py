@@ -1,4 +1,5 @@
-"""System checks (``manage.py check``, run by every command): settings that contradict.
+"""System checks (``manage.py check``, run by every command): settings that contradict,
+and (``check --deploy``) settings that leave a production registry open.
 
 Async jobs rely on three durations being ordered: an attempt ends (the upstream
 timeout) before its lease does, and the lease ends before the broker hands the
@@ -36,6 +37,22 @@ def job_durations(app_configs=None, **kwargs) -> list[Warning]:
             )
         )
     return found
+
+
+@register(deploy=True)
+def open_surfaces(app_configs=None, **kwargs) -> list[Warning]:
+    """``check --deploy``: a production registry that lets anyone spend its upstreams."""
+    if settings.REGISTRY_REQUIRE_CLIENT_KEY:
+        return []
+    return [
+        Warning(
+            "REGISTRY_REQUIRE_CLIENT_KEY is false: anyone who reaches /rest/ or /mcp/ calls "
+            "the upstreams with the credentials the capabilities hold",
+            hint="Unset it (keys are required by default) and give each client a key "
+            "(manage.py create_client_key); see docs/access.md.",
+            id="capabilities_app.W003",
+        )
+    ]
 
 
 @register()

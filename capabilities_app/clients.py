@@ -12,15 +12,22 @@ request reads no database. Saving or deleting a key or a grant moves the stamp
 (signals below), so a revocation reaches every process within
 ``REGISTRY_CATALOG_CHECK_SECONDS``.
 
+The commands and the admin make, renew and revoke keys only through the functions here
+(``create_key``, ``rotate_secret``, ``reissue_key``, ``revoke``), and check grants with
+``check_grant``: a grant names an exposed REST operation, MCP tool, resource or prompt
+of a capability, or the whole capability (docs/access.md).
+
 Must not import httpx, the MCP SDK, or anything of ``api/`` or ``mcp/``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import threading
 import time
@@ -29,23 +36,50 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from . import database, versioning
 from .exceptions import RegistryError
-from .models import ClientGrant, ClientKey
+from .models import (
+    Capability,
+    ClientGrant,
+    ClientKey,
+    ConsumedOperation,
+    ExposedOperation,
+    McpPrompt,
+    McpResource,
+    Tool,
+)
 
 logger = logging.getLogger(__name__)
 
 KEY_START = "crk_"
 PREFIX_LENGTH = len(KEY_START) + 8
+# What a key given from outside (DEMO_CLIENT_KEY) must look like: found by its prefix.
+KEY_FORM = re.compile(r"crk_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}")
 
 
 class InvalidGrant(RegistryError):
+    """A grant that names nothing the registry has; ``part`` is what is wrong in it
+    (``capability`` or ``target``: the admin shows the error on that field)."""
+
     code = "invalid_grant"
     status = 400
     title = "Invalid grant"
+
+    def __init__(self, detail: str, part: str = "capability") -> None:
+        super().__init__(detail)
+        self.part = part
+
+
+class InvalidKey(RegistryError):
+    """A key given to the registry (``DEMO_CLIENT_KEY``) that does not have a key's form."""
+
+    code = "invalid_key"
+    status = 400
+    title = "Invalid client key"
 
 
 def digest(secret: str) -> str:
@@ -62,6 +96,16 @@ def new_key() -> tuple[str, str]:
 
 def looks_like_key(value: str) -> bool:
     return value.startswith(KEY_START) and len(value) > PREFIX_LENGTH + 1
+
+
+def check_secret(secret: str) -> None:
+    """Refuse a key given from outside unless it has a key's form (the message never
+    repeats it)."""
+    if not KEY_FORM.fullmatch(secret):
+        raise InvalidKey(
+            "a client key reads crk_, 8 lower-case hex digits, _ and 20 or more of "
+            "A-Z a-z 0-9 _ - (as create_client_key prints them)"
+        )
 
 
 # -- grants -------------------------------------------------------------------------
@@ -277,6 +321,59 @@ def parse_grant(text: str) -> tuple[str, str]:
     return capability, target
 
 
+def grantable_names(capability: Capability) -> set[str]:
+    """What a grant of ``capability`` can name: its exposed REST operations', MCP tools',
+    resources' and prompts' names (what clients call)."""
+    names: set[str] = set()
+    for model, expose in (
+        (ExposedOperation, "resource__expose__capability"),
+        (Tool, "expose__capability"),
+        (McpResource, "expose__capability"),
+        (McpPrompt, "expose__capability"),
+    ):
+        names.update(model.objects.filter(**{expose: capability}).values_list("name", flat=True))
+    names.discard("")  # an unnamed REST operation: only a whole-capability grant covers it
+    return names
+
+
+def check_grant(capability: str, target: str = "") -> None:
+    """Refuse a grant that names no capability of the registry, or a ``target`` that is
+    no exposed name of it (:class:`InvalidGrant`, saying what could be granted).
+
+    The models are read, not the catalog: a disabled capability can be granted ahead.
+    """
+    found = Capability.objects.filter(name=capability).first()
+    if found is None:
+        known = Capability.objects.values_list("name", flat=True)
+        close = difflib.get_close_matches(capability, list(known), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise InvalidGrant(f"there is no capability {capability!r}{hint}")
+    if not target:
+        return
+    names = grantable_names(found)
+    if target in names:
+        return
+    detail = (
+        f"{target!r} is not an exposed REST operation, MCP tool, resource or prompt "
+        f"of {capability!r}"
+    )
+    consumed = ConsumedOperation.objects.filter(
+        resource__consumes__capability=found, name=target
+    ).exists()
+    if consumed:
+        detail += (
+            "; it is a consumed operation: a grant names what the client calls, "
+            "not the operation behind it"
+        )
+    shown = sorted(names)
+    if shown:
+        more = f" and {len(shown) - 30} more" if len(shown) > 30 else ""
+        detail += f" (its names: {', '.join(shown[:30])}{more})"
+    else:
+        detail += " (it exposes no named operation, tool, resource or prompt: grant it whole)"
+    raise InvalidGrant(detail, part="target")
+
+
 @transaction.atomic
 def create_key(
     name: str,
@@ -286,8 +383,13 @@ def create_key(
     description: str = "",
     expires_in_days: float | None = None,
     rate_limit: str = "",
+    check: bool = True,
 ) -> MadeKey:
-    """A new key with its grants; the secret is in the result, and only there."""
+    """A new key with its grants; the secret is in the result, and only there.
+
+    Each grant is checked (:func:`check_grant`) unless ``check`` is off; one bad grant
+    and nothing is written.
+    """
     secret, prefix = new_key()
     expires_at = (
         timezone.now() + dt.timedelta(days=expires_in_days) if expires_in_days is not None else None
@@ -303,17 +405,46 @@ def create_key(
     )
     key.full_clean()
     key.save()
-    for text in grants:
-        capability, target = parse_grant(text)
-        ClientGrant.objects.get_or_create(key=key, capability=capability, target=target)
+    _grant(key, grants, check=check)
     return MadeKey(key, secret)
 
 
-def rotate_secret(key: ClientKey) -> str:
-    """Give ``key`` a new secret (the admin's "create" shows it once); the old one stops."""
-    secret, prefix = new_key()
+def _grant(key: ClientKey, grants: Iterable[str], *, check: bool) -> None:
+    for text in grants:
+        capability, target = parse_grant(text)
+        if check:
+            check_grant(capability, target)
+        ClientGrant.objects.get_or_create(key=key, capability=capability, target=target)
+
+
+def rotate_secret(key: ClientKey, secret: str | None = None) -> str:
+    """Give ``key`` a new secret (``secret`` if given: :func:`check_secret`), unsaved;
+    the admin's "create" shows it once. The old secret stops once the key is saved."""
+    if secret is None:
+        secret, prefix = new_key()
+    else:
+        check_secret(secret)
+        prefix = secret[:PREFIX_LENGTH]
     key.prefix, key.digest = prefix, digest(secret)
     return secret
+
+
+@transaction.atomic
+def reissue_key(
+    name: str, *, grants: Iterable[str], secret: str | None = None, **fields: str
+) -> MadeKey:
+    """The key ``name`` with a new secret (or ``secret``) and exactly ``grants``: made if
+    missing, else given the secret, unrevoked and unexpired (the demo key, each run)."""
+    key = ClientKey.objects.select_for_update().filter(name=name).first()
+    if key is None:
+        key = ClientKey(name=name, **fields)
+    secret = rotate_secret(key, secret)
+    key.revoked_at = key.expires_at = None
+    key.full_clean()
+    key.save()
+    key.grants.all().delete()
+    _grant(key, grants, check=True)
+    return MadeKey(key, secret)
 
 
 def find_key(name_or_prefix: str) -> ClientKey | None:
@@ -331,6 +462,46 @@ def revoke(key: ClientKey) -> bool:
     key.revoked_at = timezone.now()
     key.save(update_fields=["revoked_at"])
     return True
+
+
+@dataclass(frozen=True)
+class Revoked:
+    revoked: list[ClientKey]
+    already: list[ClientKey]
+
+
+@transaction.atomic
+def revoke_all(keys: Iterable[ClientKey]) -> Revoked:
+    """Revoke every key of ``keys`` (the admin's action); which were, which already were."""
+    done = Revoked([], [])
+    for key in keys:
+        (done.revoked if revoke(key) else done.already).append(key)
+    return done
+
+
+STATUSES = ("active", "revoked", "expired")
+
+
+def status_of(key: ClientKey, now: dt.datetime | None = None) -> str:
+    """``active``, ``revoked`` or ``expired`` (revoked wins: it says more)."""
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.expires_at is not None and key.expires_at <= (now or timezone.now()):
+        return "expired"
+    return "active"
+
+
+def with_status(keys: QuerySet[ClientKey], status: str) -> QuerySet[ClientKey]:
+    """The keys of ``keys`` that :func:`status_of` says have ``status``."""
+    now = timezone.now()
+    expired = Q(expires_at__isnull=False, expires_at__lte=now)
+    if status == "revoked":
+        return keys.filter(revoked_at__isnull=False)
+    if status == "expired":
+        return keys.filter(expired, revoked_at__isnull=True)
+    if status == "active":
+        return keys.filter(revoked_at__isnull=True).exclude(expired)
+    return keys
 
 
 # -- the stamp moves with every change of a key or a grant -------------------------------

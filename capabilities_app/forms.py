@@ -1,5 +1,5 @@
 """Forms of the admin: part editing that keeps what was written and checks ``with``
-references, and the YAML upload."""
+references, the YAML upload, and client key grants."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.forms.models import BaseInlineFormSet
 
-from . import editing
+from . import clients, editing
 from .layout import NAME_PATTERN
-from .models import ExposedResource
+from .models import ClientGrant, ExposedResource
 
 
 class PartForm(forms.ModelForm):
@@ -148,4 +148,23 @@ class ImportYamlForm(forms.Form):
         cleaned = super().clean()
         if cleaned.get("name") and len(cleaned.get("files") or []) > 1:
             self.add_error("name", "A name can only be given for a single file.")
+        return cleaned
+
+
+class ClientGrantForm(forms.ModelForm):
+    """A grant of a client key, edited inline on the key's page: checked like the
+    command's ``--grant`` (``clients.check_grant``)."""
+
+    class Meta:
+        model = ClientGrant
+        fields = ("capability", "target", "rate_limit")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        capability = cleaned.get("capability")
+        if capability:
+            try:
+                clients.check_grant(capability, cleaned.get("target") or "")
+            except clients.InvalidGrant as error:
+                self.add_error(error.part, error.detail)
         return cleaned

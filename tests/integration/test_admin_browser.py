@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -18,6 +19,8 @@ from capabilities_app import models as m
 from capabilities_app.exporter import export_yaml
 from capabilities_app.importer import import_documents, text_input
 from tests.conftest import NETBIRD, PREFECT, SHIPYARD, run_command
+from tests.integration.rest.conftest import load
+from tests.support.upstream import Answer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -150,3 +153,43 @@ def test_saving_in_the_browser_keeps_multi_line_text(page) -> None:
     tool.refresh_from_db()
     assert tool.description == "Retrieve a ship.\nBy IMO number.\n"
     assert export_yaml(capability) == before
+
+
+def test_a_key_created_in_the_admin_calls_rest(
+    page, live_server, upstream, keys_required, monkeypatch
+) -> None:
+    """Issue 10 point 1: a key created in the admin is shown once, in the answer to the
+    save; that key calls ``/rest/`` (for what it was granted) against a real upstream."""
+    monkeypatch.setenv("FLEET_TOKEN", "fleet-token")
+    ship = {"imo_number": "IMO1", "vessel_name": "Browser", "operational_status": "active"}
+    upstream.answer("GET", "/ships", Answer(200, [ship]))
+    load(SHIPYARD, base_uri=upstream.url)
+    log_in(page)
+
+    page.goto("/admin/capabilities_app/clientkey/")
+    page.get_by_role("link", name="Add client key").click()
+    page.fill("#id_name", "browser-bot")
+    page.fill("#id_owner", "browser team")
+    page.fill("#id_grants-0-capability", "shipyard-fleet")
+    page.fill("#id_grants-0-target", "list-ships")
+    page.locator("input[name=_save]").first.click()
+    key = page.input_value("#client-key")
+    assert "shown once" in page.locator("#content-main").inner_text()
+
+    ships = f"{live_server.url}/rest/fleet-api/ships"
+    answer = httpx.get(ships, headers={"Authorization": f"Bearer {key}"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == [{"imo": "IMO1", "name": "Browser", "status": "active"}]
+    assert upstream.only().header("authorization") == "Bearer fleet-token"  # not the key
+    assert httpx.get(ships).status_code == 401
+    not_granted = httpx.get(f"{ships}/IMO1", headers={"X-API-Key": key})
+    assert not_granted.status_code == 403
+
+    # Never shown again: not on the key's page, not in the list.
+    page.get_by_role("link", name="The key's page").click()
+    page.wait_for_selector("#clientkey_form")
+    assert key not in page.content()
+    assert key[:12] in page.content()
+    page.goto("/admin/capabilities_app/clientkey/")
+    assert key not in page.content()
+    assert "browser-bot" in page.locator("#result_list").inner_text()

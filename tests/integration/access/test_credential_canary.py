@@ -104,7 +104,9 @@ def test_a_key_and_a_token_are_nowhere_the_registry_writes(
     key = make_key("canary", "canary:list-ships", "canary:add-ship")
     resource = "http://127.0.0.1:8000/rest/fleet"
     token = identity.token(audience=resource, scope="capability:canary:list-ships")
-    wrong_audience = identity.token(audience="http://elsewhere/rest/fleet", scope="capability:canary")
+    wrong_audience = identity.token(
+        audience="http://elsewhere/rest/fleet", scope="capability:canary"
+    )
     secrets = {
         "key": key,
         "key secret": key.split("_", 2)[2],
@@ -116,7 +118,14 @@ def test_a_key_and_a_token_are_nowhere_the_registry_writes(
     with every_log_line() as lines:
         for headers in ({"Authorization": f"Bearer {key}"}, {"X-API-Key": key}):
             answers.append(api.get("/rest/fleet/ships?status=active", headers=headers))
-            answers.append(api.post("/rest/fleet/ships", data=b'{"a": 1}', content_type="application/json", headers=headers))
+            answers.append(
+                api.post(
+                    "/rest/fleet/ships",
+                    data=b'{"a": 1}',
+                    content_type="application/json",
+                    headers=headers,
+                )
+            )
             answers.append(api.get("/rest/fleet/proxy/x", headers=headers))  # not granted: 403
             answers.append(api.get("/rest/fleet/nowhere", headers=headers))  # 404
             answers.append(api.get("/rest/fleet/ships?status=%0d", headers=headers))
@@ -125,27 +134,40 @@ def test_a_key_and_a_token_are_nowhere_the_registry_writes(
             answers.append(api.get(job["Location"], headers=headers))
         token_headers = {"Authorization": f"Bearer {token}"}
         answers.append(api.get("/rest/fleet/ships", headers=token_headers))
-        answers.append(api.post("/rest/fleet/ships", data=b"{}", content_type="application/json", headers=token_headers))  # 403 insufficient_scope
+        answers.append(
+            api.post(
+                "/rest/fleet/ships",
+                data=b"{}",
+                content_type="application/json",
+                headers=token_headers,
+            )
+        )  # 403 insufficient_scope
         job = api.get("/rest/fleet/ships", headers={**token_headers, "Prefer": "respond-async"})
         answers.append(job)
         answers.append(api.get(job["Location"], headers=token_headers))
-        answers.append(api.get("/rest/fleet/ships", headers={"Authorization": f"Bearer {wrong_audience}"}))
+        answers.append(
+            api.get("/rest/fleet/ships", headers={"Authorization": f"Bearer {wrong_audience}"})
+        )
         revoke("canary")
         clients.reset()
         answers.append(api.get("/rest/fleet/ships", headers={"X-API-Key": key}))
 
     statuses = [a.status_code for a in answers]
-    assert statuses.count(200) >= 6 and 202 in statuses and 401 in statuses and 403 in statuses, statuses
+    assert statuses.count(200) >= 6 and 202 in statuses and 401 in statuses and 403 in statuses, (
+        statuses
+    )
     assert len(upstream.received) >= 6
     assert lines, "nothing was logged at DEBUG: the canary would prove nothing"
     places = {
         "database": database_text(),
         "logs": "\n".join(lines),
         "answers": "\n".join(
-            f"{a.status_code} {dict(a.items())} {a.content.decode(errors='replace')}" for a in answers
+            f"{a.status_code} {dict(a.items())} {a.content.decode(errors='replace')}"
+            for a in answers
         ),
         "upstream": "\n".join(
-            f"{r.method} {r.raw_path} {r.query} {r.header_lines} {r.body!r}" for r in upstream.received
+            f"{r.method} {r.raw_path} {r.query} {r.header_lines} {r.body!r}"
+            for r in upstream.received
         ),
     }
     assert "canary" in places["database"]  # the key's row is there, by name and prefix

@@ -126,7 +126,9 @@ class TestBadKeys:
         """Issue 10 point 1: the prefix finds the row; only the whole key's hash lets it in."""
         key = make_key("real", "fleet")
         forged = key[:13] + ("A" if key[13] != "A" else "B") + key[14:]
-        assert_problem(api.get("/rest/fleet/ships", headers=bearer(forged)), 401, "invalid_client_key")
+        assert_problem(
+            api.get("/rest/fleet/ships", headers=bearer(forged)), 401, "invalid_client_key"
+        )
         assert fleet.received == []
 
     def test_a_bearer_value_that_is_no_key_is_401(self, api, fleet):
@@ -152,7 +154,9 @@ class TestBadKeys:
         key = make_key("old", "fleet", expires_in_days=30)
         assert api.get("/rest/fleet/ships", headers=bearer(key)).status_code == 200
         expire("old")
-        problem = assert_problem(api.get("/rest/fleet/ships", headers=bearer(key)), 401, "invalid_client_key")
+        problem = assert_problem(
+            api.get("/rest/fleet/ships", headers=bearer(key)), 401, "invalid_client_key"
+        )
         assert "expired" in problem["detail"]
         assert len(fleet.received) == 1
 

@@ -92,7 +92,9 @@ def check_deploy(environment: dict[str, str]) -> subprocess.CompletedProcess:
     base = {
         k: v
         for k, v in os.environ.items()
-        if k not in documented and not k.startswith(("SECURE_", "CSRF_", "SESSION_"))
+        if k not in documented
+        # The suite's own defaults (keys off, no rate limit: pyproject) are not production's.
+        and not k.startswith(("SECURE_", "CSRF_", "SESSION_", "REGISTRY_REQUIRE_CLIENT_KEY"))
     }
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -117,6 +119,13 @@ def test_check_deploy_is_not_clean_without_it():
     assert result.returncode != 0
     for warning in ("W004", "W008", "W012", "W016"):
         assert f"security.{warning}" in result.stderr + result.stdout
+
+
+def test_check_deploy_warns_when_client_keys_are_not_required():
+    """Issue 10 point 2: a production registry with keys off is an open proxy: W003."""
+    result = check_deploy({**documented_environment(), "REGISTRY_REQUIRE_CLIENT_KEY": "false"})
+    assert result.returncode != 0
+    assert "capabilities_app.W003" in result.stderr + result.stdout
 
 
 # --------------------------------------------------------------------------- behind nginx

@@ -1,19 +1,25 @@
-"""A fresh clone, as a new team member gets it (issue 9 point 23).
+"""A fresh clone, as a new team member gets it (issue 9 point 23, issue 10 point 2).
 
 The repository's tracked files are copied to a folder of their own (no ``.env``, no
 database), the Makefile's ``.env`` step runs there (the step ``make install`` runs,
 pointed at the current interpreter so nothing is installed again), and ``manage.py``
-runs with neither ``DEBUG`` nor ``SECRET_KEY`` in the environment.
+runs with neither ``DEBUG`` nor ``SECRET_KEY`` in the environment. ``make demo`` runs
+there too, whole, on free web and MCP ports (its upstream needs 127.0.0.1:8765).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import ROOT
@@ -113,3 +119,173 @@ def test_manage_py_without_a_secret_key_says_how_to_fix_it(clone):
     assert len(message.splitlines()) == 1, message
     assert "SECRET_KEY" in message
     assert "make install" in message
+
+
+# --------------------------------------------------------------------------- make demo
+
+DEMO_UPSTREAM_PORT = 8765  # the shipyard-fleet fixture's baseUri
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Demo:
+    """``make demo`` running in the clone (its own SQLite file), on free web and MCP
+    ports; the venv is the tests' own (``-o`` keeps make from reinstalling it)."""
+
+    def __init__(self, clone: Path, **env: str) -> None:
+        venv = Path(sys.executable).parent.parent
+        self.web, self.mcp = free_port(), free_port()
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [
+                "make",
+                "--no-print-directory",
+                "-o",
+                str(venv / ".installed"),
+                "demo",
+                f"VENV={venv}",
+                f"PYTHON={sys.executable}",
+                f"DEMO_PORT={self.web}",
+                f"DEMO_MCP_PORT={self.mcp}",
+            ],
+            cwd=clone,
+            env={**fresh_environment(), **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # its own process group: stopped as Ctrl-C stops it
+        )
+        self.printed = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+            if "--method tools/list" in line:
+                self.printed.set()
+        self.printed.set()
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_ready(self) -> None:
+        assert self.printed.wait(180), self.output
+        assert self.process.poll() is None, self.output
+        for url in (f"http://127.0.0.1:{self.web}/healthz", f"http://127.0.0.1:{self.mcp}/healthz"):
+            for _ in range(600):
+                try:
+                    if httpx.get(url, timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert self.process.poll() is None, self.output
+                threading.Event().wait(0.1)
+            else:
+                pytest.fail(f"{url} never answered:\n{self.output}")
+
+    def key(self) -> str:
+        (line,) = [line for line in self.lines if line.startswith("  export KEY=")]
+        return line.removeprefix("  export KEY=")
+
+    def curl_lines(self) -> list[str]:
+        return [line.strip() for line in self.lines if line.strip().startswith("curl ")]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+
+
+@pytest.fixture
+def demo_runs(clone):
+    """Start ``make demo`` in the clone (again and again); every run is stopped after."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", DEMO_UPSTREAM_PORT)) == 0:
+            pytest.fail(f"port {DEMO_UPSTREAM_PORT} is in use: the demo upstream needs it")
+    started: list[Demo] = []
+
+    def start(**env: str) -> Demo:
+        demo = Demo(clone, **env)
+        started.append(demo)
+        demo.wait_ready()
+        return demo
+
+    yield start
+    for demo in started:
+        demo.stop()
+
+
+def call_like_curl(line: str, key: str) -> httpx.Response:
+    """What the printed ``curl -H "Authorization: Bearer $KEY" URL`` line sends."""
+    match = re.fullmatch(r'curl -H "(Authorization): Bearer \$KEY" "?([^"]+)"?', line)
+    assert match, line
+    return httpx.get(match[2], headers={match[1]: f"Bearer {key}"}, timeout=30)
+
+
+def list_tools(url: str, key: str) -> set[str]:
+    import asyncio
+
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def use() -> set[str]:
+        http = httpx2.AsyncClient(headers={"authorization": f"Bearer {key}"})
+        async with http, Client(streamable_http_client(url, http_client=http)) as client:
+            return {tool.name for tool in (await client.list_tools()).tools}
+
+    return asyncio.run(use())
+
+
+def test_make_demo_prints_a_key_its_curl_lines_use(demo_runs):
+    """Issue 10 point 2: on a fresh clone, ``make demo`` alone prints a client key, and
+    its curl lines (which send it) are answered by the demo upstream; without the key
+    the same call is 401. Run again, the demo prints a new key: it works, the last one
+    no longer does."""
+    demo = demo_runs()
+    key = demo.key()
+    assert re.fullmatch(r"crk_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", key), demo.output
+    lines = demo.curl_lines()
+    assert len(lines) == 3, demo.output
+    for line in lines:
+        answer = call_like_curl(line, key)
+        assert answer.status_code == 200, (line, answer.text)
+    ships = call_like_curl(lines[0], key).json()
+    assert {"imo": "IMO9321483", "name": "Northern Meridian", "status": "active"} in ships
+
+    url = f"http://127.0.0.1:{demo.web}/rest/fleet-api/ships"
+    anonymous = httpx.get(url, timeout=30)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["code"] == "not_authenticated"
+    assert anonymous.headers["www-authenticate"].startswith("Bearer ")
+
+    mcp_url = f"http://127.0.0.1:{demo.mcp}/mcp/fleet-tools"
+    assert f"MCP (streamable HTTP, every MCP expose): {mcp_url}" in demo.output
+    assert '--header "Authorization: Bearer $KEY"' in demo.output
+    assert list_tools(mcp_url, key) == {"list-ships", "get-ship"}
+    demo.stop()
+
+    again = demo_runs()
+    new_key = again.key()
+    assert new_key != key  # rotated: a secret cannot be read back from its hash
+    assert call_like_curl(again.curl_lines()[0], new_key).status_code == 200
+    old = call_like_curl(again.curl_lines()[0], key)
+    assert old.status_code == 401
+    assert old.json()["code"] == "invalid_client_key"
+
+
+def test_make_demo_with_demo_client_key_keeps_that_key(demo_runs):
+    """Issue 10 point 2: ``DEMO_CLIENT_KEY`` fixes the demo key across runs."""
+    fixed = "crk_0123abcd_" + "D" * 43
+    demo = demo_runs(DEMO_CLIENT_KEY=fixed)
+    assert demo.key() == fixed
+    assert call_like_curl(demo.curl_lines()[1], fixed).status_code == 200
