@@ -247,10 +247,10 @@ def charge(client: Client | None, capability: str, target: str) -> Quota | None:
     store = _store()
     if not store.available():
         return None
-    counts = store.count(counters)
-    if counts is None:
+    counted = store.count(counters)
+    if counted is None:
         return None
-    refused, counts = counts
+    refused, counts = counted
     quota = _quota(counters, counts, now)
     if refused is not None:
         counter = counters[refused]
