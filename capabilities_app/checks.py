@@ -9,7 +9,7 @@ message to another worker (the visibility timeout).
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Warning, register
+from django.core.checks import Error, Warning, register
 
 
 @register()
@@ -88,3 +88,21 @@ def public_urls(app_configs=None, **kwargs) -> list[Warning]:
         for name in ("REGISTRY_PUBLIC_URL", "REGISTRY_MCP_PUBLIC_URL")
         if not getattr(settings, name).lower().startswith("https://")
     ]
+
+
+@register()
+def rate_limit(app_configs=None, **kwargs) -> list[Error]:
+    """REGISTRY_RATE_LIMIT must parse: every counted call reads it."""
+    from .ratelimit import InvalidRate, parse_rate
+
+    try:
+        parse_rate(settings.REGISTRY_RATE_LIMIT)
+    except InvalidRate as error:
+        return [
+            Error(
+                f"REGISTRY_RATE_LIMIT: {error.detail}",
+                hint="Write it as 600/minute (N/second, N/minute, N/hour or N/day), or off.",
+                id="capabilities_app.E005",
+            )
+        ]
+    return []

@@ -243,11 +243,14 @@ REGISTRY_CLIENT_KEY_SECRET = env.str("REGISTRY_CLIENT_KEY_SECRET", default="") o
 REGISTRY_CLIENT_KEY_TOUCH_SECONDS = env.float("REGISTRY_CLIENT_KEY_TOUCH_SECONDS", default=60.0)
 # Calls per client (N/second|minute|hour|day, or off); per-key and per-grant overrides
 # in the admin. Counted in Redis when REGISTRY_REDIS_URL (or a redis:// broker) is set,
-# in the database otherwise.
+# in the database otherwise (docs/access.md, "Rate limits").
 REGISTRY_RATE_LIMIT = env.str("REGISTRY_RATE_LIMIT", default="600/minute")
 REGISTRY_REDIS_URL = env.str("REGISTRY_REDIS_URL", default="") or (
     CELERY_BROKER_URL if (CELERY_BROKER_URL or "").startswith(("redis://", "rediss://")) else ""
 )
+# Seconds to connect to Redis and to wait for its answer when counting a call; past it
+# the call is served uncounted (fail-open) and Redis is left alone for a backoff.
+REGISTRY_RATE_LIMIT_TIMEOUT = env.float("REGISTRY_RATE_LIMIT_TIMEOUT", default=0.5)
 # OAuth 2.1 resource server (optional): access tokens (JWT) from this issuer, verified
 # with its JWKS (a URL, or a file); the audience is the resource's public URL.
 REGISTRY_OAUTH_ISSUER = env.str("REGISTRY_OAUTH_ISSUER", default="")

@@ -47,6 +47,8 @@ def problem_response(error: RegistryError, instance: str = "") -> Response:
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
+    for name, value in getattr(error, "response_headers", {}).items():  # RateLimit fields (429)
+        response[name] = value
     return response
 
 

@@ -135,6 +135,7 @@ class RestSurfaceView(APIView):
     throttle_classes = ()
     parser_classes = ()  # the raw body is read once, as bytes
     content_negotiation_class = _FirstRenderer
+    quota: ratelimit.Quota | None = None  # where the caller stands, once charged
 
     @property
     def default_response_headers(self) -> dict[str, str]:
@@ -189,7 +190,9 @@ class RestSurfaceView(APIView):
         owner = operation.capability if operation is not None else route_capability(route)
         if client is not None:
             admission.authorize(client, admission.Door("rest", namespace, owner), target)
-        quota = ratelimit.charge(client, owner, target)
+        # Charged once admitted and routed, before anything can reach an upstream: a
+        # refused call (401, 403, 404, 405, 429) spends nothing (docs/access.md).
+        self.quota = ratelimit.charge(client, owner, target)
         caller = runtime.RestCaller(
             path_values={k: v for k, v in values.items() if k != REST_OF_PATH},
             query=(
@@ -209,17 +212,21 @@ class RestSurfaceView(APIView):
             outcome = runtime.forward(
                 route, remainder, method, caller, request.META.get("QUERY_STRING", "")
             )
-            return ratelimit.with_headers(to_response(outcome), quota)
+            return to_response(outcome)
         # The call's parameters, looked up once as data: what runs now, or what a job
         # stores and runs later (the same upstream request either way).
         call = runtime.ResolvedCaller(
             runtime.arguments_of(operation, caller), caller.upstream_headers
         )
         if wants_async(request):
-            response = self.submit(request, route, operation, call, client)
-        else:
-            response = to_response(runtime.invoke(operation, call))
-        return ratelimit.with_headers(response, quota)
+            return self.submit(request, route, operation, call, client)
+        return to_response(runtime.invoke(operation, call))
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Every answer to a charged call carries the RateLimit fields, an error raised
+        # after the charge (a 502, a 413) too; a 429 carries its own (api.problems).
+        response = super().finalize_response(request, response, *args, **kwargs)
+        return ratelimit.with_headers(response, self.quota)
 
     def submit(
         self, request, route, operation, call: runtime.ResolvedCaller, client
