@@ -20,7 +20,8 @@ call, output mapping), through the keyed registry, and straight to the upstream
    median, p99, and the latency the registry adds (registry minus direct), and what the
    keys add (registry+keys minus registry);
 2. requests per second with N concurrent clients (threads, each with its own
-   ``httpx.Client``) for a fixed duration, path after path, and their ratio; with the
+   ``httpx.Client``) for a fixed duration, path after path (the two registries A B B A,
+   half the duration each time, against drift), and their ratio; with the
    CPU time per request of the gunicorn worker and of the upstream (Linux ``/proc``),
    and the worker CPU per request the keys add;
 3. (keys) the budget itself, without the servers' noise: in a child process per leg
@@ -135,6 +136,14 @@ class Load:
     @property
     def rate(self) -> float:
         return self.requests / self.seconds
+
+    def __add__(self, other: Load) -> Load:
+        return Load(
+            self.requests + other.requests,
+            self.errors + other.errors,
+            self.seconds + other.seconds,
+            self.client_cpu + other.client_cpu,
+        )
 
 
 def concurrent(target: Target, clients: int, duration: float, warmup: int) -> Load:
@@ -331,26 +340,42 @@ def run(args, targets: list[Target], upstream_pid: int, keys: Keys | None) -> No
     print(
         f"\nconcurrent: {args.concurrency} clients (threads, one httpx.Client each) for "
         f"{args.duration:g} s per path, after {args.warmup // 4} warm-up requests per client"
+        + ("; registry and registry+keys A B B A, half the time each" if keys else "")
     )
     print(
         f"{'path':<14} {'requests':>9} {'errors':>7} {'req/s':>9} {'x direct':>9} "
         f"{'registry CPU ms/req':>20} {'upstream CPU ms/req':>20} {'client CPU %':>13}"
     )
-    loads = {}
+    # The two registries run A B B A, half the duration each time, so that a drift of the
+    # machine's load during the phase weighs on both alike.
+    schedule = [(t, args.duration) for t in targets[:2]]
+    if keys is not None:
+        half = args.duration / 2
+        schedule = [(targets[0], args.duration), *((t, half) for t in targets[1:3])]
+        schedule += [(t, half) for t in (targets[2], targets[1])]
+    loads: dict[str, Load] = {}
     registry_cpus: dict[str, float | None] = {}
-    for target in targets:
+    upstream_cpus: dict[str, float | None] = {}
+    for target, duration in schedule:
         registry_cpu = cpu_seconds(target.pids or workers)
         upstream_cpu = cpu_seconds([upstream_pid])
-        load = concurrent(target, args.concurrency, args.duration, args.warmup // 4)
+        load = concurrent(target, args.concurrency, duration, args.warmup // 4)
         registry_cpu = _delta(cpu_seconds(target.pids or workers), registry_cpu)
         upstream_cpu = _delta(cpu_seconds([upstream_pid]), upstream_cpu)
+        if target.label in loads:
+            load = loads[target.label] + load
+            registry_cpu = _sum(registry_cpus[target.label], registry_cpu)
+            upstream_cpu = _sum(upstream_cpus[target.label], upstream_cpu)
         loads[target.label] = load
         registry_cpus[target.label] = registry_cpu
+        upstream_cpus[target.label] = upstream_cpu
+    for target in targets:
+        load = loads[target.label]
         ratio = load.rate / loads["direct"].rate
         print(
             f"{target.label:<14} {load.requests:>9} {load.errors:>7} {load.rate:>9.0f} "
-            f"{ratio:>9.2f} {_per_request(registry_cpu, load):>20} "
-            f"{_per_request(upstream_cpu, load):>20} "
+            f"{ratio:>9.2f} {_per_request(registry_cpus[target.label], load):>20} "
+            f"{_per_request(upstream_cpus[target.label], load):>20} "
             f"{100 * load.client_cpu / load.seconds:>12.0f}%"
         )
     print(
@@ -439,6 +464,10 @@ def budget(args, keys: Keys) -> None:
 
 def _delta(after: float | None, before: float | None) -> float | None:
     return None if after is None or before is None else after - before
+
+
+def _sum(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a + b
 
 
 def _per_request(cpu: float | None, load: Load) -> str:
