@@ -27,7 +27,8 @@ envelope per request, no handshake; ``auto`` lands there too, after a
 ``tools/call`` (or ``tools/list``) as one hand-built POST on a plain ``httpx.Client``:
 the server's share of a call without the SDK client's.
 
-1. ``tools/call`` latency, sequential, every path interleaved round by round: median,
+1. ``tools/call`` latency, sequential, every path interleaved round by round (each
+   round starting one path further on): median,
    p99, ratio to direct, the median a call adds over direct (target: under 3 ms), and
    the client's CPU per call (this process); and what the keys add to the median
    (``<variant>+keys`` minus ``<variant>``, per client mode).
@@ -257,7 +258,9 @@ async def timed(step: Callable[[], Awaitable[bool]], series: Series, label: str)
 
 
 async def sequential(routes: list[Route], calls: int, warmup: int) -> dict[str, Series]:
-    """Latencies per route, the routes interleaved round by round.
+    """Latencies per route, the routes interleaved round by round, each round starting
+    one route further on (a call right after another server's answer competes with that
+    server's after-work for the CPU).
 
     One SDK session per SDK route and one shared ``httpx.Client`` for the others (whose
     blocking calls hold the event loop, which has nothing else to do meanwhile).
@@ -275,8 +278,9 @@ async def sequential(routes: list[Route], calls: int, warmup: int) -> dict[str, 
         for _ in range(warmup):
             for label, step in steps:
                 await timed(step, Series(), label)
-        for _ in range(calls):
-            for label, step in steps:
+        for round_ in range(calls):
+            shift = round_ % len(steps)  # every path takes each place equally often
+            for label, step in steps[shift:] + steps[:shift]:
                 await timed(step, series[label], label)
     return series
 
@@ -630,7 +634,7 @@ def part_latency(args, routes: list[Route]) -> None:
     base = series["direct"].median
     print(
         f"\n1. sequential tools/call latency: {args.calls} calls per path after {args.warmup} "
-        "warm-up, paths interleaved; one session per SDK path (ms)"
+        "warm-up, paths interleaved, the order rotated each round; one session per SDK path (ms)"
     )
     print(
         f"{'path':<26} {'median':>8} {'p99':>8} {'mean':>8} {'x direct':>9} "

@@ -16,7 +16,8 @@ through the registry (``/rest/fleet-api/ships/<imo>``: route match, parameters, 
 call, output mapping), through the keyed registry, and straight to the upstream
 (``/ships/<imo>`` with the bearer header):
 
-1. sequential latency, one shared ``httpx.Client``, the paths interleaved:
+1. sequential latency, one shared ``httpx.Client``, the paths interleaved (each round
+   starting one path further on):
    median, p99, and the latency the registry adds (registry minus direct), and what the
    keys add (registry+keys minus registry);
 2. requests per second with N concurrent clients (threads, each with its own
@@ -109,14 +110,20 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 
 def sequential(targets: list[Target], requests: int, warmup: int) -> dict[str, list[float]]:
-    """Latencies in ms per target, the targets interleaved on one shared client."""
+    """Latencies in ms per target, the targets interleaved on one shared client.
+
+    Each round starts one target further on (direct, registry, keys; registry, keys,
+    direct; ...): a request right after another server's answer competes with that
+    server's after-work for the CPU, and every target takes each place equally often.
+    """
     timings: dict[str, list[float]] = {t.label: [] for t in targets}
     with httpx.Client(timeout=30) as client:
         for _ in range(warmup):
             for target in targets:
                 get(client, target)
-        for _ in range(requests):
-            for target in targets:
+        for round_ in range(requests):
+            shift = round_ % len(targets)
+            for target in targets[shift:] + targets[:shift]:
                 start = time.perf_counter()
                 ok = get(client, target)
                 elapsed = (time.perf_counter() - start) * 1000
@@ -315,7 +322,7 @@ def run(args, targets: list[Target], upstream_pid: int, keys: Keys | None) -> No
     timings = sequential(targets, args.requests, args.warmup)
     print(
         f"\nsequential: {args.requests} requests per path after {args.warmup} warm-up, "
-        "one shared httpx.Client, paths interleaved (ms)"
+        "one shared httpx.Client, paths interleaved, the order rotated each round (ms)"
     )
     print(f"{'path':<14} {'median':>8} {'p99':>8} {'mean':>8} {'x direct':>9}")
     stats = {}
