@@ -265,7 +265,7 @@ class Workspace:
     def start_upstream(self, port: int) -> subprocess.Popen:
         """``manage.py run_demo_upstream`` on ``port``, expecting ``FLEET_TOKEN``."""
         command = [sys.executable, "manage.py", "run_demo_upstream"]
-        command += ["--port", str(port), "--token", self.token]
+        command += ["--port", str(port), f"--token={self.token}"]  # it may start with "-"
         return self.spawn("upstream", command)
 
     def start_gunicorn(

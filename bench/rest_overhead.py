@@ -19,7 +19,8 @@ call, output mapping), through the keyed registry, and straight to the upstream
 1. sequential latency, one shared ``httpx.Client``, the paths interleaved (each round
    starting one path further on):
    median, p99, and the latency the registry adds (registry minus direct), and what the
-   keys add (registry+keys minus registry);
+   keys add (registry+keys minus registry); with each gunicorn worker's CPU per request
+   over the phase (``/proc``, 10 ms ticks);
 2. requests per second with N concurrent clients (threads, each with its own
    ``httpx.Client``) for a fixed duration, path after path (the two registries A B B A,
    half the duration each time, against drift), and their ratio; with the
@@ -319,7 +320,14 @@ def run(args, targets: list[Target], upstream_pid: int, keys: Keys | None) -> No
             )
         )
 
-    timings = sequential(targets, args.requests, args.warmup)
+    sequential(targets, 0, args.warmup)
+    servers = [t for t in targets if t.pids]
+    cpu_before = {t.label: cpu_seconds(t.pids) for t in servers}
+    timings = sequential(targets, args.requests, 0)
+    worker_us: dict[str, float | None] = {}
+    for target in servers:
+        cpu = _delta(cpu_seconds(target.pids), cpu_before[target.label])
+        worker_us[target.label] = None if cpu is None else 1e6 * cpu / args.requests
     print(
         f"\nsequential: {args.requests} requests per path after {args.warmup} warm-up, "
         "one shared httpx.Client, paths interleaved, the order rotated each round (ms)"
@@ -342,6 +350,16 @@ def run(args, targets: list[Target], upstream_pid: int, keys: Keys | None) -> No
         on = [k - r for k, r in zip(stats["registry+keys"], stats["registry"], strict=True)]
         print(
             f"{'keys':<14} {on[0]:>8.3f} {on[1]:>8.3f} {on[2]:>8.3f}   (registry+keys - registry)"
+        )
+    if all(us is not None for us in worker_us.values()):
+        line = ", ".join(f"{label} {us:.0f} µs" for label, us in worker_us.items())
+        if keys is not None:
+            line += (
+                f" (keys on - off: {worker_us['registry+keys'] - worker_us['registry']:+.0f} µs)"
+            )
+        print(
+            f"gunicorn worker CPU per request, sequential: {line}; /proc ticks of 10 ms: "
+            f"+-{1e4 / args.requests:.0f} µs"
         )
 
     print(
