@@ -2,11 +2,13 @@
 
 A :class:`Workspace` is one run's throwaway directory (SQLite database, documents,
 logs), its environment (``DEBUG=false``, a random ``SECRET_KEY`` and ``FLEET_TOKEN``,
-upstreams allowed on 127.0.0.0/8) and the subprocesses it starts, each in a process
-group of its own; leaving it (normally, on an error, on Ctrl-C or on SIGTERM/SIGHUP)
-stops every process it started, and what is left of their groups, and removes the
-directory. The helpers below it start the demo fleet upstream and
-gunicorn, wait for a server to answer, and read CPU time from Linux ``/proc``.
+upstreams allowed on 127.0.0.0/8, client keys not required and no rate limit) and the
+subprocesses it starts, each in a process group of its own; leaving it (normally, on an
+error, on Ctrl-C or on SIGTERM/SIGHUP) stops every process it started, and what is left
+of their groups, and removes the directory. The helpers below it start the demo fleet
+upstream and gunicorn (a second one with environment overrides of its own: keys on),
+make a client key, tell whether Redis answers, wait for a server to answer, and read CPU
+time from Linux ``/proc``. A key's value never reaches the output (only its prefix).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -29,7 +32,16 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "fixtures" / "shipyard-fleet.yaml"
+COMMANDS = ROOT / "capabilities_app" / "management" / "commands"
 FIXTURE_BASE_URI = 'baseUri: "http://127.0.0.1:8765"'
+KEY_PATTERN = re.compile(r"crk_[0-9a-f]{8}_[A-Za-z0-9_-]{43}")
+# The client keys of a benchmark: required, and counted by a limit that never blocks it.
+KEYS_ON = {
+    "REGISTRY_REQUIRE_CLIENT_KEY": "true",
+    "REGISTRY_RATE_LIMIT": "100000000/minute",
+}
+KEYS_OFF = {"REGISTRY_REQUIRE_CLIENT_KEY": "false", "REGISTRY_RATE_LIMIT": "off"}
+BENCH_REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 # --------------------------------------------------------------------------- processes
@@ -41,12 +53,38 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def manage(env: dict[str, str], *args: str) -> None:
+def manage(env: dict[str, str], *args: str) -> str:
+    """``manage.py args`` to the end; its standard output (exit on a failure)."""
     result = subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
     )
     if result.returncode:
         sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def redis_answers(url: str = BENCH_REDIS_URL) -> bool:
+    """Whether Redis at ``url`` answers a PING within a second."""
+    try:
+        import redis
+    except ImportError:
+        return False
+    try:
+        connection = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        try:
+            return bool(connection.ping())
+        finally:
+            connection.close()
+    except (redis.RedisError, OSError):
+        return False
+
+
+def rate_limit_backend(redis_ok: bool) -> dict[str, str]:
+    """The environment that counts limits in the bench's Redis db, or in the database
+    (no Redis URL, and no redis:// broker for it to fall back on)."""
+    if redis_ok:
+        return {"REGISTRY_REDIS_URL": BENCH_REDIS_URL}
+    return {"REGISTRY_REDIS_URL": "", "CELERY_BROKER_URL": ""}
 
 
 def gunicorn_command() -> list[str]:
@@ -180,6 +218,9 @@ class Workspace:
             "REGISTRY_UPSTREAM_ALLOWED_NETWORKS": "127.0.0.0/8",
             "FLEET_TOKEN": self.token,
             "LOG_LEVEL": "WARNING",
+            # Keys off and no limit unless a server is started with KEYS_ON: the
+            # benchmarks' baseline is the registry without either.
+            **KEYS_OFF,
             **self.extra,
         }
         return self
@@ -200,9 +241,12 @@ class Workspace:
     def log(self, name: str) -> Path:
         return self.workdir / f"{name}.log"
 
-    def spawn(self, name: str, command: list[str], stop_signal: int = signal.SIGTERM):
-        """Start ``command`` (output to ``<name>.log``); stopped with ``stop_signal`` on exit."""
-        process = start(command, self.env, self.log(name))
+    def spawn(
+        self, name: str, command: list[str], stop_signal: int = signal.SIGTERM, **overrides: str
+    ):
+        """Start ``command`` (output to ``<name>.log``, the workspace's environment with
+        ``overrides``); stopped with ``stop_signal`` on exit."""
+        process = start(command, {**self.env, **overrides}, self.log(name))
         self.processes.append((process, stop_signal))
         return process
 
@@ -221,11 +265,35 @@ class Workspace:
     def start_upstream(self, port: int) -> subprocess.Popen:
         """``manage.py run_demo_upstream`` on ``port``, expecting ``FLEET_TOKEN``."""
         command = [sys.executable, "manage.py", "run_demo_upstream"]
-        command += ["--port", str(port), "--token", self.token]
+        command += ["--port", str(port), f"--token={self.token}"]  # it may start with "-"
         return self.spawn("upstream", command)
 
-    def start_gunicorn(self, port: int, worker_class: str, threads: int) -> subprocess.Popen:
-        """The production server command, one worker (CPU per request compares across runs)."""
+    def start_gunicorn(
+        self, port: int, worker_class: str, threads: int, name: str = "gunicorn", **overrides: str
+    ) -> subprocess.Popen:
+        """The production server command, one worker (CPU per request compares across runs);
+        its log is ``<name>.log``, its environment the workspace's with ``overrides``."""
         command = [*gunicorn_command(), "registry.wsgi", "-k", worker_class, "--workers", "1"]
         command += ["--threads", str(threads), "--bind", f"127.0.0.1:{port}"]
-        return self.spawn("gunicorn", command, signal.SIGINT)  # gunicorn: INT is the quick shutdown
+        # gunicorn: INT is the quick shutdown
+        return self.spawn(name, command, signal.SIGINT, **overrides)
+
+    def create_client_key(self, name: str, *grants: str) -> str:
+        """A new client key granted ``grants`` (capabilities), made with ``manage.py
+        create_client_key`` where the tree has it, else with ``clients.create_key`` in
+        ``manage.py shell``; its value (kept by the caller, never printed)."""
+        if (COMMANDS / "create_client_key.py").exists():
+            args = ["create_client_key", name]
+            for grant in grants:
+                args += ["--grant", grant]
+            output = manage(self.env, *args)
+        else:
+            code = (
+                "from capabilities_app import clients; "
+                f"print(clients.create_key({name!r}, grants={list(grants)!r}).secret)"
+            )
+            output = manage(self.env, "shell", "-c", code)
+        found = KEY_PATTERN.search(output)
+        if found is None:
+            sys.exit(f"no client key in the output of {name!r}'s creation")  # not the output
+        return found.group(0)

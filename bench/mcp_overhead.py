@@ -7,7 +7,14 @@ port) and a generated capability with ``--tools`` MCP tools (``generate(n)`` of
 ``bench/import_scale.py``, MCP namespace ``bench-<n>-mcp``) imported; gunicorn (gthread,
 1 worker x 8 threads) for the REST expose; and two MCP servers, ``manage.py
 run_mcp_server --transport http`` (one process each, uvicorn inside): one with sessions
-("stateful") and one with ``--stateless``. ``DEBUG=false``. The operation is the
+("stateful") and one with ``--stateless``. ``DEBUG=false``; client keys not required and
+no rate limit (``REGISTRY_REQUIRE_CLIENT_KEY=false``, ``REGISTRY_RATE_LIMIT=off``).
+Unless ``--no-keys``, each MCP server has a twin with keys on (``<variant>+keys``:
+``REGISTRY_REQUIRE_CLIENT_KEY=true``, ``REGISTRY_RATE_LIMIT=100000000/minute``, counted
+and never reached, in Redis db 15 when ``redis://127.0.0.1:6379/15`` answers, in the
+database otherwise), called with a client key granted both capabilities (``Authorization:
+Bearer <key>``: the SDK client gets it through its own ``httpx2.AsyncClient``, the raw
+POST as a header; only the key's prefix is printed). The operation is the
 fixture's ``get-ship``: MCP tool ``get-ship`` ``{"imo": ...}`` on ``/mcp/fleet-tools``,
 REST ``GET /rest/fleet-api/ships/<imo>``, and direct ``GET /ships/<imo>`` on the
 upstream with the bearer header (the baseline of every ratio).
@@ -20,16 +27,19 @@ envelope per request, no handshake; ``auto`` lands there too, after a
 ``tools/call`` (or ``tools/list``) as one hand-built POST on a plain ``httpx.Client``:
 the server's share of a call without the SDK client's.
 
-1. ``tools/call`` latency, sequential, every path interleaved round by round: median,
+1. ``tools/call`` latency, sequential, every path interleaved round by round (each
+   round starting one path further on): median,
    p99, ratio to direct, the median a call adds over direct (target: under 3 ms), and
-   the client's CPU per call (this process).
+   the client's CPU per call (this process); and what the keys add to the median
+   (``<variant>+keys`` minus ``<variant>``, per client mode).
 2. Calls per second with 1 and with ``--concurrency`` clients for ``--duration`` seconds
    per path: MCP as asyncio tasks each with its own ``Client`` (its own session); REST,
    direct and raw POST as threads each with its own ``httpx.Client``. With the CPU per
    call of the server (the gunicorn worker or the MCP process) and of the upstream,
    measured over the timed window (Linux ``/proc``), and the CPU use of the server and
    of this client: near 100% of one core, that side is the limit (each is one Python
-   process).
+   process); and what the keys add to the server's CPU per call and to the rate (a path
+   and its keyed twin run A B B A, half the duration each time, against drift).
 3. ``tools/list`` latency on the ``--tools``-tool namespace (target: under 50 ms) and on
    the 2-tool fleet namespace (the baseline), the client's response cache bypassed;
    then a ``tools/call`` refused by the input-schema check (no upstream call) on both
@@ -43,6 +53,7 @@ with few cores they compete with the servers for CPU. No assertion on timings. C
     .venv/bin/python bench/mcp_overhead.py [--calls 1000] [--warmup 100]
         [--concurrency 8] [--duration 5] [--lists 100] [--tools 1000]
         [--modes legacy,2026-07-28] [--servers stateful,stateless] [--imo IMO9321483]
+        [--no-keys]
 """
 
 from __future__ import annotations
@@ -64,7 +75,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,13 +85,17 @@ if str(ROOT) not in sys.path:  # run as a script: bench/ is on the path, the pro
     sys.path.insert(0, str(ROOT))
 
 from bench._processes import (  # noqa: E402
+    BENCH_REDIS_URL,
     INTERRUPTED,
+    KEYS_ON,
     Interrupted,
     Workspace,
     checkpoint,
     cpu_seconds,
     free_port,
     manage,
+    rate_limit_backend,
+    redis_answers,
     wait_ready,
     worker_pids,
 )
@@ -95,6 +112,7 @@ RAW_META = {
 }
 TARGET_CALL_MS = 3.0
 TARGET_LIST_MS = 50.0
+KEYED = "+keys"  # the suffix of a keyed server's name
 
 
 # --------------------------------------------------------------------------- paths
@@ -102,9 +120,10 @@ TARGET_LIST_MS = 50.0
 
 @dataclass
 class Server:
-    name: str  # "stateful" or "stateless"
+    name: str  # "stateful" or "stateless", with KEYED for a server with keys on
     base: str  # http://127.0.0.1:PORT/mcp/
     pid: int
+    headers: dict[str, str] = field(default_factory=dict)  # the client key, keyed servers
 
     def url(self, namespace: str) -> str:
         return self.base + namespace
@@ -118,6 +137,7 @@ class Route:
     pids: list[int] = field(default_factory=list)  # the server side whose CPU counts
     url: str = ""  # SDK routes: the MCP endpoint
     mode: str = ""  # SDK routes: the Client mode
+    headers: dict[str, str] = field(default_factory=dict)  # SDK routes: on every request
     call: Callable[[Client], Awaitable[bool]] | None = None  # SDK routes
     http: Callable[[httpx.Client], bool] | None = None  # plain HTTP routes
 
@@ -129,13 +149,16 @@ class Route:
 class RawPost:
     """One 2026-07-28 request as the SDK client sends it, without the SDK (body encoded once)."""
 
-    def __init__(self, url: str, method: str, params: dict[str, Any]) -> None:
+    def __init__(
+        self, url: str, method: str, params: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         self.url = url
         self.headers = {
             "accept": "application/json, text/event-stream",
             "content-type": "application/json",
             "mcp-protocol-version": MODERN,
             "mcp-method": method,
+            **(headers or {}),
         }
         if method == "tools/call":
             self.headers["mcp-name"] = params["name"]
@@ -189,6 +212,19 @@ async def list_tools(client: Client) -> bool:
     return bool((await client.list_tools(cache_mode="bypass")).tools)
 
 
+async def connect(stack: AsyncExitStack, url: str, mode: str, headers: dict[str, str]) -> Client:
+    """An SDK client on ``stack``; with ``headers``, through an ``httpx2.AsyncClient`` of
+    its own that sends them (the SDK's default client's timeouts)."""
+    if not headers:
+        return await stack.enter_async_context(Client(url, mode=mode))
+    http = await stack.enter_async_context(
+        httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0, read=300.0))
+    )
+    return await stack.enter_async_context(
+        Client(streamable_http_client(url, http_client=http), mode=mode)
+    )
+
+
 # --------------------------------------------------------------------------- measuring
 
 
@@ -222,7 +258,9 @@ async def timed(step: Callable[[], Awaitable[bool]], series: Series, label: str)
 
 
 async def sequential(routes: list[Route], calls: int, warmup: int) -> dict[str, Series]:
-    """Latencies per route, the routes interleaved round by round.
+    """Latencies per route, the routes interleaved round by round, each round starting
+    one route further on (a call right after another server's answer competes with that
+    server's after-work for the CPU).
 
     One SDK session per SDK route and one shared ``httpx.Client`` for the others (whose
     blocking calls hold the event loop, which has nothing else to do meanwhile).
@@ -233,15 +271,16 @@ async def sequential(routes: list[Route], calls: int, warmup: int) -> dict[str, 
         steps: list[tuple[str, Callable[[], Awaitable[bool]]]] = []
         for route in routes:
             if route.sdk:
-                client = await stack.enter_async_context(Client(route.url, mode=route.mode))
+                client = await connect(stack, route.url, route.mode, route.headers)
                 steps.append((route.label, _bind(route.call, client)))
             else:
                 steps.append((route.label, _bind_sync(route.http, http)))
         for _ in range(warmup):
             for label, step in steps:
                 await timed(step, Series(), label)
-        for _ in range(calls):
-            for label, step in steps:
+        for round_ in range(calls):
+            shift = round_ % len(steps)  # every path takes each place equally often
+            for label, step in steps[shift:] + steps[:shift]:
                 await timed(step, series[label], label)
     return series
 
@@ -261,7 +300,7 @@ async def block(route: Route, calls: int, warmup: int) -> Series:
     """``calls`` in a row on one new session, with the server's CPU per call."""
     async with AsyncExitStack() as stack:
         if route.sdk:
-            client = await stack.enter_async_context(Client(route.url, mode=route.mode))
+            client = await connect(stack, route.url, route.mode, route.headers)
             step = _bind(route.call, client)
         else:
             step = _bind_sync(route.http, stack.enter_context(httpx.Client(timeout=60)))
@@ -289,6 +328,16 @@ class Load:
     @property
     def rate(self) -> float:
         return self.calls / self.seconds
+
+    def __add__(self, other: Load) -> Load:
+        return Load(
+            self.calls + other.calls,
+            self.errors + other.errors,
+            self.seconds + other.seconds,
+            self.client_cpu + other.client_cpu,
+            _sum(self.server_cpu, other.server_cpu),
+            _sum(self.upstream_cpu, other.upstream_cpu),
+        )
 
 
 class Window:
@@ -366,7 +415,8 @@ async def sdk_load(route: Route, sessions: int, duration: float, warmup: int, wi
 
     async def run(index: int) -> None:
         try:
-            async with Client(route.url, mode=route.mode) as client:
+            async with AsyncExitStack() as stack:
+                client = await connect(stack, route.url, route.mode, route.headers)
                 for _ in range(warmup):
                     checkpoint()
                     await route.call(client)
@@ -405,6 +455,10 @@ def _delta(after: float | None, before: float | None) -> float | None:
     return None if after is None or before is None else after - before
 
 
+def _sum(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a + b
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -439,6 +493,7 @@ def measure() -> None:
     )
     parser.add_argument("--servers", default="stateful,stateless", help="MCP server variants")
     parser.add_argument("--imo", default="IMO9321483", help="the ship every call gets")
+    parser.add_argument("--no-keys", action="store_true", help="no MCP servers with keys on")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # progress, row by row, on a pipe too
     modes = [m for m in args.modes.split(",") if m]
@@ -448,28 +503,38 @@ def measure() -> None:
     if not variants or set(variants) - {"stateful", "stateless"}:
         parser.error("--servers: stateful, stateless or both")
 
-    ports = {name: free_port() for name in ("upstream", "gunicorn", *variants)}
+    # Each server variant, and after it its keyed twin.
+    names = [n for v in variants for n in (v, *(() if args.no_keys else (v + KEYED,)))]
+    ports = {name: free_port() for name in ("upstream", "gunicorn", *names)}
     with Workspace("bench-mcp-", REGISTRY_MAX_DOCUMENT_BYTES=str(64 * 1024 * 1024)) as ws:
         fleet = ws.fleet_document(ports["upstream"])
         large = ws.workdir / f"bench-{args.tools}.yaml"
         large.write_text(generate(args.tools))
         manage(ws.env, "migrate", "--verbosity", "0")
         manage(ws.env, "import_capability", str(fleet), str(large))
+        key, redis = "", False
+        keyed_env: dict[str, str] = {}
+        if not args.no_keys:
+            key = ws.create_client_key("bench", "shipyard-fleet", f"bench-{args.tools}")
+            redis = redis_answers()
+            keyed_env = {**KEYS_ON, **rate_limit_backend(redis)}
         upstream = ws.start_upstream(ports["upstream"])
         gunicorn = ws.start_gunicorn(ports["gunicorn"], "gthread", GUNICORN_THREADS)
         mcp_processes = {}
-        for variant in variants:
+        for name in names:
             command = [sys.executable, "manage.py", "run_mcp_server", "--transport", "http"]
-            command += ["--host", "127.0.0.1", "--port", str(ports[variant])]
-            command += ["--stateless"] if variant == "stateless" else []
-            mcp_processes[variant] = ws.spawn(f"mcp-{variant}", command)
+            command += ["--host", "127.0.0.1", "--port", str(ports[name])]
+            command += ["--stateless"] if name.startswith("stateless") else []
+            overrides = keyed_env if name.endswith(KEYED) else {}
+            mcp_processes[name] = ws.spawn(f"mcp-{name}", command, **overrides)
         wait_ready(f"http://127.0.0.1:{ports['upstream']}/ships", upstream, ws.log("upstream"))
         wait_ready(f"http://127.0.0.1:{ports['gunicorn']}/rest/", gunicorn, ws.log("gunicorn"))
         servers = []
-        for variant, process in mcp_processes.items():
-            base = f"http://127.0.0.1:{ports[variant]}/mcp/"
-            wait_ready(base, process, ws.log(f"mcp-{variant}"))  # a 404 problem: it answers
-            servers.append(Server(variant, base, process.pid))
+        for name, process in mcp_processes.items():
+            base = f"http://127.0.0.1:{ports[name]}/mcp/"
+            wait_ready(base, process, ws.log(f"mcp-{name}"))  # a 404 problem: it answers
+            headers = {"Authorization": f"Bearer {key}"} if name.endswith(KEYED) else {}
+            servers.append(Server(name, base, process.pid, headers))
 
         workers = worker_pids(gunicorn.pid)
         direct_target = Target(
@@ -499,9 +564,47 @@ def measure() -> None:
             + ", ".join(f"{s.name} {s.pid}" for s in servers)
             + f", gunicorn worker {workers[0] if workers else '?'}, upstream {upstream.pid}"
         )
+        if key:
+            print(
+                "keys: "
+                + " and ".join(s.name for s in servers if s.name.endswith(KEYED))
+                + ": "
+                + ", ".join(f"{name}={value}" for name, value in KEYS_ON.items())
+                + ", limit counted in "
+                + (
+                    f"Redis {BENCH_REDIS_URL}"
+                    if redis
+                    else f"the database (SQLite; Redis at {BENCH_REDIS_URL} does not answer)"
+                )
+                + f"; client key {key[:12]}… (Authorization: Bearer); the others: "
+                "REGISTRY_REQUIRE_CLIENT_KEY=false, REGISTRY_RATE_LIMIT=off"
+            )
+            for server in servers:
+                if server.name.endswith(KEYED):
+                    print(f"   {server.name}: {_keys_checked(server)}")
         part_latency(args, routes)
         part_throughput(args, routes, upstream.pid)
         part_lists(args, servers, modes)
+
+
+def _keys_checked(server: Server) -> str:
+    """Whether the keyed server refuses a tools/call without the key (the MCP gateway's
+    key check may not be wired in this tree); and the rate-limit header fields."""
+    raw = RawPost(server.url(FLEET_NS), "tools/call", {"name": TOOL, "arguments": {"imo": "x"}})
+    refused = httpx.post(raw.url, content=raw.body, headers=raw.headers, timeout=30)
+    if refused.status_code in (401, 403):
+        check = f"a tools/call without the key is {refused.status_code}"
+    else:
+        check = (
+            f"a tools/call without the key is {refused.status_code}: this tree's MCP gateway "
+            "does not check keys, so the keyed rows measure the environment alone"
+        )
+    keyed = RawPost(
+        raw.url, "tools/call", {"name": TOOL, "arguments": {"imo": "x"}}, server.headers
+    )
+    answer = httpx.post(keyed.url, content=keyed.body, headers=keyed.headers, timeout=30)
+    fields = sorted(name for name in answer.headers if name.lower().startswith("ratelimit"))
+    return check + "; rate-limit header fields with it: " + (", ".join(fields) or "none")
 
 
 def tool_routes(servers: list[Server], modes: list[str], arguments: dict) -> list[Route]:
@@ -511,9 +614,16 @@ def tool_routes(servers: list[Server], modes: list[str], arguments: dict) -> lis
         url = server.url(FLEET_NS)
         for mode in modes:
             routes.append(
-                Route(f"{server.name} {mode}", [server.pid], url, mode, call=tool_call(arguments))
+                Route(
+                    f"{server.name} {mode}",
+                    [server.pid],
+                    url,
+                    mode,
+                    server.headers,
+                    call=tool_call(arguments),
+                )
             )
-        raw = RawPost(url, "tools/call", {"name": TOOL, "arguments": arguments})
+        raw = RawPost(url, "tools/call", {"name": TOOL, "arguments": arguments}, server.headers)
         raw.check(f"{server.name} raw POST", arguments["imo"])
         routes.append(Route(f"{server.name} raw POST", [server.pid], http=raw))
     return routes
@@ -524,7 +634,7 @@ def part_latency(args, routes: list[Route]) -> None:
     base = series["direct"].median
     print(
         f"\n1. sequential tools/call latency: {args.calls} calls per path after {args.warmup} "
-        "warm-up, paths interleaved; one session per SDK path (ms)"
+        "warm-up, paths interleaved, the order rotated each round; one session per SDK path (ms)"
     )
     print(
         f"{'path':<26} {'median':>8} {'p99':>8} {'mean':>8} {'x direct':>9} "
@@ -543,40 +653,104 @@ def part_latency(args, routes: list[Route]) -> None:
         f"median of direct: met by {len(met)} of {len(added)} paths"
         + (f" ({', '.join(met)})" if met else "")
     )
+    pairs = _keyed_pairs(routes)
+    if pairs:
+        print(
+            "keys on - off, median tools/call latency: "
+            + "; ".join(
+                f"{off} {1000 * (series[on].median - series[off].median):+.0f} µs"
+                for off, on in pairs
+            )
+        )
 
 
 def part_throughput(args, routes: list[Route], upstream_pid: int) -> None:
     levels = sorted({1, args.concurrency})
+    pairs = _keyed_pairs(routes)
     warmup = max(1, args.warmup // 4)
     print(
         f"\n2. throughput: {' and '.join(map(str, levels))} concurrent clients for "
         f"{args.duration:g} s per path, after {warmup} warm-up calls per client; MCP: asyncio "
         "tasks, one Client (session) each; others: threads, one httpx.Client each"
+        + ("; a path and its +keys twin A B B A, half the time each" if pairs else "")
     )
     print(
         f"{'path':<26} {'clients':>7} {'calls':>7} {'errors':>6} {'calls/s':>8} "
         f"{'x direct':>9} {'server CPU ms/call':>19} {'server CPU %':>13} "
         f"{'upstream CPU ms/call':>21} {'client CPU %':>13}"
     )
+    twins = dict(pairs)
+    by_label = {route.label: route for route in routes}
     for clients in levels:
         loads: dict[str, Load] = {}
         for route in routes:
-            window = Window(route, upstream_pid)
-            if route.sdk:
-                load = asyncio.run(sdk_load(route, clients, args.duration, warmup, window))
-            else:
-                load = http_load(route, clients, args.duration, warmup, window)
-            loads[route.label] = load
-            server_cpu, server_use = "-", "-"
-            if route.pids and load.server_cpu is not None:
-                server_cpu = _per_call(load.server_cpu, load)
-                server_use = f"{100 * load.server_cpu / load.seconds:.0f}%"
+            if route.label in loads:
+                continue  # a keyed twin, measured with its route
+            if route.label not in twins:
+                loads[route.label] = _load(route, clients, args.duration, warmup, upstream_pid)
+                _print_load(route, clients, loads)
+                continue
+            # A route and its keyed twin A B B A, half the duration each time, so that a
+            # drift of the machine's load weighs on both alike; their rows one after the other.
+            twin = by_label[twins[route.label]]
+            half = args.duration / 2
+            for part in (route, twin, twin, route):
+                load = _load(part, clients, half, warmup, upstream_pid)
+                loads[part.label] = loads[part.label] + load if part.label in loads else load
+            _print_load(route, clients, loads)
+            _print_load(twin, clients, loads)
+        if pairs:
             print(
-                f"{route.label:<26} {clients:>7} {load.calls:>7} {load.errors:>6} "
-                f"{load.rate:>8.0f} {load.rate / loads['direct'].rate:>9.2f} "
-                f"{server_cpu:>19} {server_use:>13} {_per_call(load.upstream_cpu, load):>21} "
-                f"{100 * load.client_cpu / load.seconds:>12.0f}%"
+                f"keys on - off, {clients} client{'s' if clients > 1 else ''}, server CPU per "
+                "call and rate: "
+                + "; ".join(
+                    f"{off} {_cpu_added(loads[off], loads[on])} x{_rate(loads[on], loads[off])}"
+                    for off, on in pairs
+                )
             )
+
+
+def _load(route: Route, clients: int, duration: float, warmup: int, upstream_pid: int) -> Load:
+    window = Window(route, upstream_pid)
+    if route.sdk:
+        return asyncio.run(sdk_load(route, clients, duration, warmup, window))
+    return http_load(route, clients, duration, warmup, window)
+
+
+def _print_load(route: Route, clients: int, loads: dict[str, Load]) -> None:
+    load = loads[route.label]
+    server_cpu, server_use = "-", "-"
+    if route.pids and load.server_cpu is not None:
+        server_cpu = _per_call(load.server_cpu, load)
+        server_use = f"{100 * load.server_cpu / load.seconds:.0f}%"
+    print(
+        f"{route.label:<26} {clients:>7} {load.calls:>7} {load.errors:>6} "
+        f"{load.rate:>8.0f} {load.rate / loads['direct'].rate:>9.2f} "
+        f"{server_cpu:>19} {server_use:>13} {_per_call(load.upstream_cpu, load):>21} "
+        f"{100 * load.client_cpu / load.seconds:>12.0f}%"
+    )
+
+
+def _keyed_pairs(routes: list[Route]) -> list[tuple[str, str]]:
+    """(keys-off label, keys-on label) of every route that has a keyed twin."""
+    labels = {route.label for route in routes}
+    pairs = []
+    for route in routes:
+        name, _, rest = route.label.partition(" ")
+        twin = f"{name}{KEYED} {rest}"
+        if not name.endswith(KEYED) and twin in labels:
+            pairs.append((route.label, twin))
+    return pairs
+
+
+def _cpu_added(off: Load, on: Load) -> str:
+    if off.server_cpu is None or on.server_cpu is None or not off.calls or not on.calls:
+        return "n/a"
+    return f"{1e6 * (on.server_cpu / on.calls - off.server_cpu / off.calls):+.0f} µs"
+
+
+def _rate(on: Load, off: Load) -> str:
+    return f"{on.rate / off.rate:.2f}" if off.calls else "n/a"
 
 
 def part_lists(args, servers: list[Server], modes: list[str]) -> None:
@@ -596,12 +770,13 @@ def part_lists(args, servers: list[Server], modes: list[str]) -> None:
         for mode in modes:
             label = f"{server.name} {mode}"
             for namespace, tools in namespaces:
-                route = Route(label, [server.pid], server.url(namespace), mode, call=list_tools)
+                url = server.url(namespace)
+                route = Route(label, [server.pid], url, mode, server.headers, call=list_tools)
                 rows[label, tools] = asyncio.run(block(route, args.lists, 5))
                 _print_row(label, tools, rows)
         label = f"{server.name} raw POST"
         for namespace, tools in namespaces:
-            raw = RawPost(server.url(namespace), "tools/list", {})
+            raw = RawPost(server.url(namespace), "tools/list", {}, server.headers)
             size = raw.check(label, TOOL if tools == 2 else "tool-0")
             rows[label, tools] = asyncio.run(
                 block(Route(label, [server.pid], http=raw), args.lists, 5)
@@ -632,7 +807,9 @@ def part_lists(args, servers: list[Server], modes: list[str]) -> None:
             label = f"{server.name} {mode}"
             for namespace, tools in namespaces:
                 url = server.url(namespace)
-                route = Route(label, [server.pid], url, mode, call=refusals[namespace])
+                route = Route(
+                    label, [server.pid], url, mode, server.headers, call=refusals[namespace]
+                )
                 rows[label, tools] = asyncio.run(block(route, args.lists, 5))
                 _print_row(label, tools, rows)
 
