@@ -40,7 +40,7 @@ from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
 from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import PromptsListChanged, ResourcesListChanged, ToolsListChanged
 
-from .. import admission, ratelimit, runtime
+from .. import admission, database, ratelimit, runtime
 from ..catalog import (
     Catalog,
     McpPromptSpec,
@@ -378,7 +378,9 @@ class Charge:
     capability: str
 
     def __call__(self, name: str) -> None:
-        ratelimit.charge(self.client, self.capability, name)  # RegistryError (429) over it
+        """Raise the limit's RegistryError (429) when over it; 503 if its database is away."""
+        with database.session():  # a worker thread: its connection checked, as for jobs
+            ratelimit.charge(self.client, self.capability, name)
 
 
 @dataclass(frozen=True)

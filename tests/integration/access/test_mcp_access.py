@@ -173,6 +173,26 @@ class TestNoOrBadCredential:
         assert "www-authenticate" not in response.headers
 
 
+class TestStatelessServer:
+    """``run_mcp_server --stateless`` (no sessions, every request stands alone) admits
+    and scopes each request the same way."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def stateless(cls, registry, secrets) -> str:
+        return registry.start_mcp("--stateless") + "/mcp/desk-mcp"
+
+    @pytest.mark.parametrize("mode", MODES)
+    def test_scoped_and_refused_without_sessions(self, stateless, secrets, recording, mode):
+        assert post(stateless, INITIALIZE).status_code == 401
+        assert post(stateless, INITIALIZE, bearer(secrets["yard-only"])).status_code == 403
+        assert tool_names(stateless, api_key(secrets["one-tool"]), mode) == {"list-notes"}
+        before = len(recording.received)
+        result = call_tool(stateless, api_key(secrets["one-tool"]), "get-note", {"id": "x"}, mode)
+        assert problem_of(result)["code"] == "not_granted"
+        assert nothing_reached(recording, before)
+
+
 class TestHeaderForms:
     """Issue 10 point 1: ``Authorization: Bearer <key>`` and ``X-API-Key: <key>``."""
 
