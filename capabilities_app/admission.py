@@ -153,6 +153,22 @@ def identify(door: Door, headers: Mapping[str, str]) -> Client | None:
     raise error
 
 
+def identify_in_memory(door: Door, headers: Mapping[str, str]) -> Client | None:
+    """:func:`identify`, answered from memory alone, for code on an event loop.
+
+    Raises :class:`clients.NotInMemory` when the answer needs I/O (a key table to
+    rebuild, a key's last use to record, an access token, whose verification may fetch
+    the issuer's keys): the caller then runs :func:`identify` in a worker thread. A
+    warm request with a key is answered here: a hash and a dictionary lookup.
+    """
+    if not door.authentication or settings.REGISTRY_CLIENT_KEY_WITH_EXPOSE_AUTH:
+        credential = _registry_credential(door, headers)[1]
+        if credential and not clients.looks_like_key(credential) and oauth.configured():
+            raise clients.NotInMemory
+    with clients.from_memory():
+        return identify(door, headers)
+
+
 def scope_of(capability: str, target: str = "") -> str:
     """The OAuth scope that grants a call (docs/access.md)."""
     return f"capability:{capability}:{target}" if target else f"capability:{capability}"

@@ -10,7 +10,10 @@ Every process keeps the keys and their grants in a table in memory (:class:`KeyT
 rebuilt when the clients stamp (``versioning``, read with the catalog's) moves: a warm
 request reads no database. Saving or deleting a key or a grant moves the stamp
 (signals below), so a revocation reaches every process within
-``REGISTRY_CATALOG_CHECK_SECONDS``.
+``REGISTRY_CATALOG_CHECK_SECONDS``. Async code (the MCP gateway) looks keys up inside
+:func:`from_memory`, on its event loop: there the table and "last used" never query
+the database but raise :class:`NotInMemory`, and the caller asks again from a worker
+thread (a cold table, a stamp due for a read, a last use to record).
 
 The commands and the admin make, renew and revoke keys only through the functions here
 (``create_key``, ``rotate_secret``, ``reissue_key``, ``revoke``), and check grants with
@@ -31,7 +34,9 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -228,9 +233,41 @@ _table: KeyTable | None = None
 _lock = threading.Lock()
 
 
+class NotInMemory(Exception):
+    """Inside :func:`from_memory`: the answer needs the database (ask from a thread)."""
+
+
+_memory_only: ContextVar[bool] = ContextVar("clients_memory_only", default=False)
+
+
+@contextmanager
+def from_memory() -> Iterator[None]:
+    """Within it, :func:`key_table` and :func:`touch` never query the database: they
+    raise :class:`NotInMemory` instead (for an event loop, which must not block)."""
+    token = _memory_only.set(True)
+    try:
+        yield
+    finally:
+        _memory_only.reset(token)
+
+
+def peek_key_table() -> KeyTable | None:
+    """The table when it may be used without asking the database now, else None
+    (as ``catalog.peek_catalog``: stamp fresh, or an outage between two attempts)."""
+    table = _table
+    if table is not None and (versioning.is_clients_fresh(table.version) or versioning.holding()):
+        return table
+    return None
+
+
 def key_table() -> KeyTable:
     """The keys as of the clients stamp (rebuilt when it moved; kept during an outage)."""
     global _table
+    if _memory_only.get():
+        table = peek_key_table()
+        if table is None:
+            raise NotInMemory
+        return table
     version = versioning.current_clients_version()
     table = _table
     if table is not None and (table.version == version or database.outage() is not None):
@@ -295,6 +332,8 @@ def touch(pk: int) -> None:
     last = _touched.get(pk)
     if last is not None and now - last < settings.REGISTRY_CLIENT_KEY_TOUCH_SECONDS:
         return
+    if _memory_only.get():
+        raise NotInMemory  # recorded by the same lookup, asked again from a thread
     _touched[pk] = now
     try:
         ClientKey.objects.filter(pk=pk).update(last_used_at=timezone.now())

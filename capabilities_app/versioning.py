@@ -160,6 +160,11 @@ def is_fresh(version: int) -> bool:
     return _reader.fresh() and _reader.version == version
 
 
+def is_clients_fresh(version: int) -> bool:
+    """True when ``version`` is the clients stamp and was checked within the interval."""
+    return _reader.fresh() and _reader.clients_version == version
+
+
 def holding() -> bool:
     """True while the database is away and no new attempt is due: serve what is held."""
     return database.outage() is not None and _reader.version is not None and not _reader.due()

@@ -31,14 +31,15 @@ from mcp.server.transport_security import (
 )
 from starlette.requests import Request
 
-from .. import access
+from .. import access, admission, database
 from ..api.problems import problem
-from ..catalog import RouteNotFound
+from ..catalog import McpServer, RouteNotFound
+from ..clients import Client, NotInMemory
 from ..database import DatabaseUnavailable
 from ..exceptions import RegistryError
 from .envelope import as_bytes, invalid_request
 from .probes import Probes
-from .server import RegistryServer, current_catalog
+from .server import CLIENT, RegistryServer, admitted, current_catalog
 
 logger = logging.getLogger(__name__)
 # /mcp/<ns>; /mcp/<ns>/mcp for clients that want a path ending in /mcp (the MCP Inspector).
@@ -96,31 +97,62 @@ class Gateway:
         if namespace is None or (self.namespaces is not None and namespace not in self.namespaces):
             await self.not_found(send, f"no MCP server is served at {path} (try /mcp/<namespace>)")
             return
-        if namespace not in self.entries:
-            catalog = await current_catalog()
-            if namespace not in catalog.mcp:
-                await self.not_found(send, f"no MCP expose {namespace!r} is served")
-                return
-        refusal = await self.refusal(namespace, scope)
-        if refusal is not None:
-            await self.problem(send, refusal)
+        served = (await current_catalog()).mcp.get(namespace)
+        if served is None:
+            await self.not_found(send, f"no MCP expose {namespace!r} is served")
             return
-        if scope.get("method") == "POST":
-            body, receive = await _buffered(scope, receive)
-            if body is not None and await self.invalid_envelope(scope, body, send):
+        client = None
+        is_post = scope.get("method") == "POST"
+        # DNS-rebinding protection first (the SDK answers what it refuses); then who calls.
+        if await self.security_check.validate_request(Request(scope), is_post=is_post) is None:
+            try:
+                client = await self.admit(namespace, served, scope)
+            except RegistryError as refusal:
+                await self.problem(send, refusal)
                 return
+            if is_post:
+                body, receive = await _buffered(scope, receive)
+                if body is not None and await self.invalid_envelope(body, send):
+                    return
         entry = await self.entry(namespace)
-        await entry.app(scope, receive, send)
+        token = admitted.set(client)
+        try:
+            await entry.app(scope, receive, send)
+        finally:
+            admitted.reset(token)
 
-    async def invalid_envelope(self, scope: dict[str, Any], body: bytes, send: Any) -> bool:
+    async def admit(
+        self, namespace: str, served: McpServer, scope: dict[str, Any]
+    ) -> Client | None:
+        """Who calls, before the MCP transport sees the request (docs/access.md, MCP).
+
+        The registry's check first (a client key or an access token, and a grant in the
+        expose's capability: 401 and 403 as HTTP problems), then the expose's own
+        authentication. The client (None: not restricted) is left in the scope's
+        ``state``, where the handlers read it (``ctx.request``). A warm request with a
+        key is answered on the event loop, from memory; anything that needs I/O (a key
+        table to rebuild, a last use to record, a token) runs in a worker thread.
+        """
+        headers = _headers(scope)
+        door = admission.Door("mcp", namespace, served.capability, served.authentication)
+        try:
+            client = admission.identify_in_memory(door, headers)
+        except NotInMemory:
+            client = await anyio.to_thread.run_sync(_identify, door, headers)
+        admission.authorize_capability(client, door)
+        if served.authentication and served.binds is not None:
+            query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+            access.check(served.authentication, served.binds, headers, query)
+        scope.setdefault("state", {})[CLIENT] = client
+        return client
+
+    async def invalid_envelope(self, body: bytes, send: Any) -> bool:
         """Answer -32600 to a message that is not JSON-RPC 2.0 (the SDK says -32602).
 
-        Only for a request the SDK's own checks (Host, Origin, Content-Type) let through,
-        so DNS-rebinding protection answers first, as before; a body that is not JSON is
-        the SDK's to answer (-32700).
+        Only for a request the SDK's own checks (Host, Origin, Content-Type) let through
+        (checked by the caller), so DNS-rebinding protection answers first, as before; a
+        body that is not JSON is the SDK's to answer (-32700).
         """
-        if await self.security_check.validate_request(Request(scope), is_post=True) is not None:
-            return False
         try:
             message = json.loads(body)
         except (ValueError, RecursionError):
@@ -141,19 +173,6 @@ class Gateway:
         )
         await send({"type": "http.response.body", "body": payload})
         return True
-
-    async def refusal(self, namespace: str, scope: dict[str, Any]) -> RegistryError | None:
-        """The expose's authentication, checked before the MCP transport sees the request."""
-        served = (await current_catalog()).mcp.get(namespace)
-        if served is None or not served.authentication or served.binds is None:
-            return None
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        try:
-            access.check(served.authentication, served.binds, headers, query)
-        except RegistryError as error:
-            return error
-        return None
 
     async def problem(self, send: Any, error: RegistryError) -> None:
         body = json.dumps(problem(error.status, error.code, error.title, error.detail)).encode()
@@ -227,6 +246,21 @@ class Gateway:
                         )
                 settle_memory()
             previous = catalog
+
+
+def _headers(scope: dict[str, Any]) -> dict[str, str]:
+    """The request's headers by lower-case name; of a repeated one the first, as the SDK's
+    ``request.headers`` reads it (jobs identify a task's caller from those)."""
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    return headers
+
+
+def _identify(door: admission.Door, headers: dict[str, str]) -> Client | None:
+    """``admission.identify`` in a worker thread, with a checked database connection."""
+    with database.session():
+        return admission.identify(door, headers)
 
 
 async def _buffered(scope: dict[str, Any], receive: Any) -> tuple[bytes | None, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 import mcp_types as types
 
 from ..api.problems import problem
+from ..exceptions import RegistryError
 
 
 def tool_result(data: Any, is_error: bool) -> types.CallToolResult:
@@ -27,7 +28,28 @@ def tool_result(data: Any, is_error: bool) -> types.CallToolResult:
 
 
 def refusal(status: int, code: str, title: str, detail: str) -> types.CallToolResult:
-    body = problem(status, code, title, detail)
+    return _error_result(problem(status, code, title, detail))
+
+
+def problem_of(error: RegistryError) -> dict[str, Any]:
+    """The problem document of a registry refusal; a rate limit's says when to retry
+    (in its detail, and as ``retry_after`` seconds)."""
+    detail = error.detail
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None and "retry" not in detail.lower():
+        detail = f"{detail} (retry after {retry_after} s)"
+    body = problem(error.status, error.code, error.title, detail)
+    if retry_after is not None:
+        body["retry_after"] = retry_after
+    return body
+
+
+def refusal_of(error: RegistryError) -> types.CallToolResult:
+    """A registry refusal as a tool answers it: an ``isError`` result with the problem."""
+    return _error_result(problem_of(error))
+
+
+def _error_result(body: dict[str, Any]) -> types.CallToolResult:
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=json.dumps(body))], is_error=True
     )

@@ -9,6 +9,16 @@ Results (RUNTIME-CONTRACT §6): ``structuredContent`` is the mapped output when 
 a JSON object, ``content`` holds it as JSON text; ``isError`` when the upstream
 answered 400 or more or the registry refused the call (the problem detail is the
 text). Arguments that fail the input schema are refused before any upstream call.
+
+Who calls (docs/access.md, MCP): over HTTP the gateway admits each request and leaves
+its :class:`~capabilities_app.clients.Client` in the ASGI scope's state, which the SDK
+hands the handlers as ``ctx.request``; over stdio there is no request and the caller is
+the local operator (None: everything). Lists show a client only what its grants allow,
+kept per grant set; calling anything else is refused before any upstream request (an
+``isError`` 403 result for a tool, a JSON-RPC error for a resource or a prompt); and
+every ``tools/call``, ``resources/read`` and ``prompts/get`` of a granted name is
+charged to the client's rate limit (``ratelimit.charge``) in the worker thread that
+runs it.
 """
 
 from __future__ import annotations
@@ -17,6 +27,8 @@ import json
 import logging
 import re
 import weakref
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -28,7 +40,7 @@ from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
 from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import PromptsListChanged, ResourcesListChanged, ToolsListChanged
 
-from .. import runtime
+from .. import admission, database, ratelimit, runtime
 from ..catalog import (
     Catalog,
     McpPromptSpec,
@@ -38,17 +50,30 @@ from ..catalog import (
     get_catalog,
     peek_catalog,
 )
+from ..clients import Client
 from ..exceptions import RegistryError
 from ..locations import location_path
 from ..templating import mapping_layer, render
 from . import schemas, tasks
-from .results import refusal, tool_result
+from .results import problem_of, refusal, refusal_of, tool_result
 
 logger = logging.getLogger(__name__)
 VERSION = "0.1.0"
 NOTIFICATIONS = NotificationOptions(
     prompts_changed=True, resources_changed=True, tools_changed=True
 )
+# Where the gateway leaves the admitted client in the ASGI scope's ``state``.
+CLIENT = "registry_client"
+# The JSON-RPC error of a registry refusal of a resource read or a prompt (403, 429): in
+# the implementation-defined band; ``data`` is the problem document.
+REFUSED = -32003
+# Lists kept per expose, one per (kind, grant set): bounded, the oldest dropped first.
+VIEWS_KEPT = 256
+# The client of the request being handled in this task, for the SDK's synchronous
+# Mcp-Param check (``tool_input_schema``), which the SDK calls in the request's own task
+# (2026-07-28 only) and which receives nothing but a tool's name. Handlers read the
+# client from ``ctx.request`` (``client_of``): a session's handlers run in its own task.
+admitted: ContextVar[Client | None] = ContextVar("mcp_admitted_client", default=None)
 
 
 async def current_catalog() -> Catalog:
@@ -68,6 +93,7 @@ class RegistryServer(Server):
         self.connections: weakref.WeakSet[Any] = weakref.WeakSet()
         self.bus = InMemorySubscriptionBus()
         self._definitions: tuple[McpServer, dict[str, types.Tool]] | None = None
+        self._views: tuple[McpServer, dict[tuple[str, frozenset[str] | None], list]] | None = None
         super().__init__(
             namespace,
             version=VERSION,
@@ -107,22 +133,59 @@ class RegistryServer(Server):
             )
         return served
 
+    # -- what a client sees
+
+    def view(self, served: McpServer, kind: str, names: frozenset[str] | None) -> list:
+        """The ``kind`` list of ``served`` a client seeing ``names`` (None: all) is shown.
+
+        Built once per expose version and grant set (``VIEWS_KEPT`` kept), not per request.
+        """
+        cached = self._views
+        if cached is None or cached[0] is not served:
+            cached = (served, {})
+            self._views = cached
+        views = cached[1]
+        key = (kind, names)
+        found = views.get(key)
+        if found is None:
+            if len(views) >= VIEWS_KEPT:
+                views.pop(next(iter(views)))
+            found = views[key] = _LISTS[kind](self, served, names)
+        return found
+
+    def refused(self, client: Client | None, served: McpServer, name: str) -> RegistryError | None:
+        """The 403 for calling ``name`` (a tool or a prompt) without a grant, else None."""
+        if client is None:
+            return None
+        door = admission.Door("mcp", self.namespace, served.capability, served.authentication)
+        try:
+            admission.authorize(client, door, name)
+        except RegistryError as error:
+            return error
+        return None
+
     # -- tools
 
     async def list_tools(self, ctx: Any, params: Any) -> types.ListToolsResult:
         served = await self.expose(ctx)
-        return types.ListToolsResult(tools=list(self.definitions(served).values()))
+        names = visible(client_of(ctx), served.capability)
+        return types.ListToolsResult(tools=self.view(served, "tools", names))
 
     def tool_input_schema(self, name: str) -> dict[str, Any] | None:
         """One tool's input schema, for the SDK's Mcp-Param header check (2026-07-28).
 
         Without it the SDK runs the whole tools/list handler on every call. Synchronous:
         answers from the cached definitions, or None (no check) when the catalog is stale.
+        None too for a tool the caller may not see: its call is refused (403) anyway, and
+        a header check against its schema would tell what it declares.
         """
         catalog = peek_catalog()
         served = catalog.mcp.get(self.namespace) if catalog is not None else None
         tool = self.definitions(served).get(name) if served is not None else None
-        return tool.input_schema if tool is not None else None
+        if tool is None:
+            return None
+        names = visible(admitted.get(), served.capability)
+        return tool.input_schema if names is None or name in names else None
 
     def definitions(self, served: McpServer) -> dict[str, types.Tool]:
         """Tool definitions of ``served``, built once per catalog version (cheap tools/list)."""
@@ -136,115 +199,85 @@ class RegistryServer(Server):
         self, ctx: Any, params: types.CallToolRequestParams
     ) -> types.CallToolResult | dict[str, Any]:
         served = await self.expose(ctx)
+        client = client_of(ctx)
+        # Before the tool is looked up: a hidden tool and an unknown one answer alike.
+        error = self.refused(client, served, params.name)
+        if error is not None:
+            return refusal_of(error)
         operation = served.tools.get(params.name)
         if operation is None:
             raise MCPError(code=types.INVALID_PARAMS, message=f"unknown tool: {params.name}")
-        if operation.unserved is not None:  # it cannot run, whatever the arguments: 503, no task
-            error = OperationNotServed(operation.unserved)
-            return refusal(error.status, error.code, error.title, error.detail)
-        arguments = dict(params.arguments or {})
-        schema = self.definitions(served)[params.name].input_schema
-        errors = schemas.argument_errors(schema, arguments)
-        if errors:
-            return refusal(400, "invalid_arguments", "Invalid arguments", "; ".join(errors))
+        call = ToolCall(
+            client=client,
+            capability=served.capability,
+            operation=operation,
+            arguments=dict(params.arguments or {}),
+            schema=self.definitions(served)[params.name].input_schema,
+        )
         if tasks.wanted(ctx):
-            return await tasks.create(ctx, self.namespace, operation, arguments)
-        return await anyio.to_thread.run_sync(run_tool, operation, arguments)
+            return await tasks.create(ctx, self.namespace, operation, call.arguments, call.check)
+        return await anyio.to_thread.run_sync(run_tool, call)
 
     # -- resources
 
     async def list_resources(self, ctx: Any, params: Any) -> types.ListResourcesResult:
         served = await self.expose(ctx)
-        return types.ListResourcesResult(
-            resources=[
-                types.Resource(
-                    name=r.name,
-                    title=r.label,
-                    uri=r.uri,
-                    description=r.description,
-                    mime_type=r.mime_type,
-                )
-                for r in served.resources.values()
-                if "{" not in r.uri
-            ]
-        )
+        names = visible(client_of(ctx), served.capability)
+        return types.ListResourcesResult(resources=self.view(served, "resources", names))
 
     async def list_resource_templates(
         self, ctx: Any, params: Any
     ) -> types.ListResourceTemplatesResult:
         served = await self.expose(ctx)
+        names = visible(client_of(ctx), served.capability)
         return types.ListResourceTemplatesResult(
-            resource_templates=[
-                types.ResourceTemplate(
-                    name=r.name,
-                    title=r.label,
-                    uri_template=r.uri,
-                    description=r.description,
-                    mime_type=r.mime_type,
-                )
-                for r in served.resources.values()
-                if "{" in r.uri
-            ]
+            resource_templates=self.view(served, "templates", names)
         )
 
     async def read_resource(
         self, ctx: Any, params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
         served = await self.expose(ctx)
+        client = client_of(ctx)
+        names = visible(client, served.capability)
         uri = str(params.uri)
         for resource in served.resources.values():
+            if names is not None and resource.name not in names:
+                continue  # a hidden resource is not matched: refused below, like a missing one
             values = match_uri(resource.uri, uri)
             if values is not None:
-                text, mime = await anyio.to_thread.run_sync(read_resource_text, resource, values)
+                text, mime = await anyio.to_thread.run_sync(
+                    read_resource_text, resource, values, Charge(client, served.capability)
+                )
                 return types.ReadResourceResult(
                     contents=[types.TextResourceContents(uri=uri, mime_type=mime, text=text)]
                 )
+        if names is not None:  # never says whether a resource hides behind the URI
+            raise protocol_refusal(not_granted(client, f"a resource at {uri}"))
         raise MCPError(code=types.INVALID_PARAMS, message=f"unknown resource: {uri}")
 
     # -- prompts
 
     async def list_prompts(self, ctx: Any, params: Any) -> types.ListPromptsResult:
         served = await self.expose(ctx)
-        return types.ListPromptsResult(
-            prompts=[
-                types.Prompt(
-                    name=p.name,
-                    title=p.label,
-                    description=p.description,
-                    arguments=[
-                        types.PromptArgument(
-                            name=str(a.get("name")),
-                            description=a.get("description"),
-                            required=a.get("required", True) is not False,
-                        )
-                        for a in p.arguments
-                    ],
-                )
-                for p in served.prompts.values()
-            ]
-        )
+        names = visible(client_of(ctx), served.capability)
+        return types.ListPromptsResult(prompts=self.view(served, "prompts", names))
 
     async def get_prompt(
         self, ctx: Any, params: types.GetPromptRequestParams
     ) -> types.GetPromptResult:
         served = await self.expose(ctx)
+        client = client_of(ctx)
+        error = self.refused(client, served, params.name)
+        if error is not None:
+            raise protocol_refusal(error)
         prompt = served.prompts.get(params.name)
         if prompt is None:
             raise MCPError(code=types.INVALID_PARAMS, message=f"unknown prompt: {params.name}")
         arguments = dict(params.arguments or {})
-        missing = [
-            str(a.get("name"))
-            for a in prompt.arguments
-            if a.get("required", True) is not False and a.get("name") not in arguments
-        ]
-        if missing:
-            raise MCPError(
-                code=types.INVALID_PARAMS,
-                message="missing required argument"
-                + ("s " if len(missing) > 1 else " ")
-                + ", ".join(missing),
-            )
-        messages = await anyio.to_thread.run_sync(prompt_messages, prompt, arguments)
+        messages = await anyio.to_thread.run_sync(
+            prompt_messages, prompt, arguments, Charge(client, served.capability)
+        )
         return types.GetPromptResult(description=prompt.description, messages=messages)
 
     # -- changes
@@ -299,17 +332,147 @@ def tool_of(operation) -> types.Tool:
     )
 
 
-def run_tool(operation, arguments: dict[str, Any]) -> types.CallToolResult:
-    """Run a tool through the runtime (in a worker thread) and shape the MCP result.
+# -- who calls, and what they may see and call
+
+
+def client_of(ctx: Any) -> Client | None:
+    """The client the gateway admitted for this request; None over stdio (the operator).
+
+    Over HTTP a request the gateway did not admit is refused (never taken for the
+    operator's): the gateway always leaves the client, None included, in the state.
+    """
+    request = getattr(ctx, "request", None)
+    if request is None:
+        return None
+    state = request.scope.get("state") or {}
+    if CLIENT not in state:
+        raise MCPError(code=types.INTERNAL_ERROR, message="the request was not admitted")
+    return state[CLIENT]
+
+
+def visible(client: Client | None, capability: str) -> frozenset[str] | None:
+    """The names in ``capability`` ``client`` may call; None for all of them."""
+    if client is None or capability in client.grants.whole:
+        return None
+    return frozenset(target for owner, target in client.grants.targets if owner == capability)
+
+
+def not_granted(client: Client, what: str) -> RegistryError:
+    """The 403 for ``what``, worded as ``admission`` words it, naming no hidden name."""
+    if client.kind == "token":
+        return admission.InsufficientScope(f"this token's scopes do not include {what}")
+    return admission.NotGranted(f"the client {client.name!r} has no grant for {what}")
+
+
+def protocol_refusal(error: RegistryError) -> MCPError:
+    """A refusal as a resource read or a prompt answers it: a JSON-RPC error."""
+    body = problem_of(error)
+    return MCPError(code=REFUSED, message=f"{error.title}: {body['detail']}", data=body)
+
+
+@dataclass(frozen=True)
+class Charge:
+    """A call to charge to its client's rate limit (in the worker thread that runs it)."""
+
+    client: Client | None
+    capability: str
+
+    def __call__(self, name: str) -> None:
+        """Raise the limit's RegistryError (429) when over it; 503 if its database is away."""
+        with database.session():  # a worker thread: its connection checked, as for jobs
+            ratelimit.charge(self.client, self.capability, name)
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A granted tool's call, once the tool is known: charged, checked, then run."""
+
+    client: Client | None
+    capability: str
+    operation: Any
+    arguments: dict[str, Any]
+    schema: dict[str, Any]
+
+    def check(self) -> types.CallToolResult | None:
+        """Charge the call, then the checks before any upstream request or job: the
+        refusal, or None. In a worker thread (a limit may ask Redis or the database)."""
+        try:
+            Charge(self.client, self.capability)(self.operation.name)
+        except RegistryError as error:
+            return refusal_of(error)
+        if self.operation.unserved is not None:  # it cannot run, whatever the arguments: 503
+            return refusal_of(OperationNotServed(self.operation.unserved))
+        errors = schemas.argument_errors(self.schema, self.arguments)
+        if errors:
+            return refusal(400, "invalid_arguments", "Invalid arguments", "; ".join(errors))
+        return None
+
+
+def run_tool(call: ToolCall) -> types.CallToolResult:
+    """Check and run a tool through the runtime (in a worker thread); the MCP result.
 
     The arguments are resolved as a task's job resolves and stores them.
     """
+    refused = call.check()
+    if refused is not None:
+        return refused
     try:
-        resolved = runtime.tool_arguments(operation, arguments)
-        outcome = runtime.invoke(operation, runtime.ResolvedCaller(resolved))
+        resolved = runtime.tool_arguments(call.operation, call.arguments)
+        outcome = runtime.invoke(call.operation, runtime.ResolvedCaller(resolved))
     except RegistryError as error:
         return refusal(error.status, error.code, error.title, error.detail)
     return tool_result(outcome.json(), outcome.is_error)
+
+
+def _tools(server: RegistryServer, served: McpServer, names: frozenset[str] | None) -> list:
+    return [t for n, t in server.definitions(served).items() if names is None or n in names]
+
+
+def _resources(server: RegistryServer, served: McpServer, names: frozenset[str] | None) -> list:
+    return [
+        types.Resource(
+            name=r.name, title=r.label, uri=r.uri, description=r.description, mime_type=r.mime_type
+        )
+        for r in served.resources.values()
+        if "{" not in r.uri and (names is None or r.name in names)
+    ]
+
+
+def _templates(server: RegistryServer, served: McpServer, names: frozenset[str] | None) -> list:
+    return [
+        types.ResourceTemplate(
+            name=r.name,
+            title=r.label,
+            uri_template=r.uri,
+            description=r.description,
+            mime_type=r.mime_type,
+        )
+        for r in served.resources.values()
+        if "{" in r.uri and (names is None or r.name in names)
+    ]
+
+
+def _prompts(server: RegistryServer, served: McpServer, names: frozenset[str] | None) -> list:
+    return [
+        types.Prompt(
+            name=p.name,
+            title=p.label,
+            description=p.description,
+            arguments=[
+                types.PromptArgument(
+                    name=str(a.get("name")),
+                    description=a.get("description"),
+                    required=a.get("required", True) is not False,
+                )
+                for a in p.arguments
+            ],
+        )
+        for p in served.prompts.values()
+        if names is None or p.name in names
+    ]
+
+
+_LISTS = {"tools": _tools, "resources": _resources, "templates": _templates, "prompts": _prompts}
 
 
 def match_uri(template: str, uri: str) -> dict[str, str] | None:
@@ -334,8 +497,15 @@ def _file(location: str, base_dir: str | None) -> Path | None:
     return location_path(location, base_dir)
 
 
-def read_resource_text(resource: McpResourceSpec, values: dict[str, str]) -> tuple[str, str]:
-    """A resource's text and MIME type: from its operation, or from its file."""
+def read_resource_text(
+    resource: McpResourceSpec, values: dict[str, str], charge: Charge | None = None
+) -> tuple[str, str]:
+    """A resource's text and MIME type: from its operation, or from its file (charged first)."""
+    if charge is not None:
+        try:
+            charge(resource.name)
+        except RegistryError as error:
+            raise protocol_refusal(error) from error
     if resource.operation is not None:
         try:
             outcome = runtime.invoke(resource.operation, runtime.ArgumentsCaller(values))
@@ -358,7 +528,27 @@ def read_resource_text(resource: McpResourceSpec, values: dict[str, str]) -> tup
     raise MCPError(code=types.INVALID_PARAMS, message=f"resource {resource.uri} has no content")
 
 
-def prompt_messages(prompt: McpPromptSpec, arguments: dict[str, Any]) -> list[types.PromptMessage]:
+def prompt_messages(
+    prompt: McpPromptSpec, arguments: dict[str, Any], charge: Charge | None = None
+) -> list[types.PromptMessage]:
+    """A prompt's messages with ``arguments`` rendered in (charged first, then checked)."""
+    if charge is not None:
+        try:
+            charge(prompt.name)
+        except RegistryError as error:
+            raise protocol_refusal(error) from error
+    missing = [
+        str(a.get("name"))
+        for a in prompt.arguments
+        if a.get("required", True) is not False and a.get("name") not in arguments
+    ]
+    if missing:
+        raise MCPError(
+            code=types.INVALID_PARAMS,
+            message="missing required argument"
+            + ("s " if len(missing) > 1 else " ")
+            + ", ".join(missing),
+        )
     layers = (mapping_layer(arguments),)
     if prompt.template:
         return [

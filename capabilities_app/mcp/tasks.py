@@ -12,6 +12,7 @@ an upstream error status, or a registry refusal, is a completed task whose resul
 ``isError``; ``failed`` is kept for JSON-RPC errors (the tool is no longer served).
 
 Only the caller that created a task can read it: as for REST jobs, the caller is the
+client the registry admitted (its key or token, ``jobs.caller_from``), else the keyed
 hash of the credential the expose authenticates with (its API key, else the HTTP
 ``Authorization`` header). Arguments are checked before any task is created; the job
 stores them resolved (``runtime.tool_arguments``), as the synchronous call runs on
@@ -26,7 +27,7 @@ JSON-RPC error naming the cause.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -116,11 +117,24 @@ def task_of(job: Job) -> dict[str, Any]:
     return task
 
 
-async def create(ctx: Any, namespace: str, operation: Operation, arguments: dict) -> dict:
-    """Run the call as a job; the ``CreateTaskResult`` (returned once the job is stored)."""
+async def create(
+    ctx: Any,
+    namespace: str,
+    operation: Operation,
+    arguments: dict,
+    check: Callable[[], types.CallToolResult | None] | None = None,
+) -> dict:
+    """Run the call as a job; the ``CreateTaskResult`` (returned once the job is stored).
+
+    ``check`` runs first, in the same worker thread (the call's rate limit, its
+    arguments): a refusal it answers is the call's answer, and no job is made.
+    """
     headers, query = credentials(ctx)
 
     def submit() -> dict:  # in a worker thread: the catalog and the job table are sync
+        refused = check() if check is not None else None
+        if refused is not None:
+            return wire(refused)
         submission = jobs.Submission(
             kind=Job.Kind.TOOL,
             namespace=namespace,
