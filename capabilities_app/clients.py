@@ -130,8 +130,8 @@ class Grants:
 
     @classmethod
     def parse(cls, scopes: Iterable[str]) -> Grants:
-        """Grants from ``CAPABILITY`` / ``CAPABILITY:TARGET`` strings (a prefix
-        ``capability:`` is dropped first, as OAuth scopes carry it)."""
+        """Grants from ``CAPABILITY`` / ``CAPABILITY:TARGET`` strings (as commands take
+        them; OAuth scopes, which start with ``capability:``, are read by ``oauth``)."""
         whole: set[str] = set()
         targets: set[tuple[str, str]] = set()
         for scope in scopes:
