@@ -125,6 +125,7 @@ class TestKeyCheckOnTheEventLoop:
 
     def test_an_access_token_is_left_to_a_thread(self, door, settings):
         settings.REGISTRY_OAUTH_ISSUER = "https://issuer.example/"
+        settings.REGISTRY_OAUTH_JWKS_URL = "https://issuer.example/jwks.json"
         admission.identify(door, self.headers)
         with pytest.raises(NotInMemory):
             self.on_the_loop(door, {"authorization": "Bearer aaa.bbb.ccc"})
