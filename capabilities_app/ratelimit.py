@@ -316,6 +316,7 @@ class RedisStore(Store):
     """
 
     def __init__(self, url: str) -> None:
+        import hiredis
         import redis
         from redis.backoff import NoBackoff
         from redis.exceptions import NoScriptError
@@ -329,6 +330,7 @@ class RedisStore(Store):
             retry=Retry(NoBackoff(), 0),  # a failure is answered at once (served uncounted)
         )
         self.sha = hashlib.sha1(CHARGE_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis's script id
+        self.pack = hiredis.pack_command
         self.errors = (redis.RedisError, OSError)
         self.lost = (redis.ConnectionError, redis.TimeoutError, OSError)
         self.no_script = NoScriptError
@@ -385,8 +387,12 @@ class RedisStore(Store):
         return answer
 
     def _script(self, connection, command: list) -> list:
+        # Packed by hiredis itself: redis-py's own packer checks every argument in
+        # Python first, a third of the CPU a call spends outside the socket.
         try:
-            connection.send_command("EVALSHA", self.sha, *command)
+            connection.send_packed_command(
+                [self.pack((b"EVALSHA", self.sha, *command))], check_health=False
+            )
             return connection.read_response()
         except self.no_script:  # a restarted Redis forgot it: the one EVAL that loads it
             connection.send_command("EVAL", CHARGE_SCRIPT, *command)
