@@ -13,12 +13,11 @@ the REST and MCP surfaces look things up here.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote
 
-from . import database, versioning
+from . import versioning
 from .exceptions import RegistryError
 from .locations import document_folder
 from .models import Capability
@@ -681,8 +680,7 @@ def build_catalog(version: int) -> Catalog:
     return _Builder(version).build()
 
 
-_catalog: Catalog | None = None
-_lock = threading.Lock()
+_kept = versioning.Kept(versioning.current_version, versioning.is_fresh, build_catalog)
 
 
 def get_catalog() -> Catalog:
@@ -692,23 +690,7 @@ def get_catalog() -> Catalog:
     planes do the same with their last configuration); with none built yet,
     :class:`~capabilities_app.database.DatabaseUnavailable` (503).
     """
-    global _catalog
-    version = versioning.current_version()
-    catalog = _catalog
-    if catalog is not None and (catalog.version == version or database.outage() is not None):
-        return catalog
-    with _lock:
-        catalog = _catalog
-        if catalog is not None and (catalog.version == version or database.outage() is not None):
-            return catalog
-        try:
-            _catalog = build_catalog(version)
-        except database.UNAVAILABLE as error:
-            database.discard()
-            unavailable = database.down(error)
-            if _catalog is None:
-                raise unavailable from error
-        return _catalog
+    return _kept.get()
 
 
 def peek_catalog() -> Catalog | None:
@@ -717,14 +699,10 @@ def peek_catalog() -> Catalog | None:
     Async code uses this to skip a thread hop on warm requests (and during an outage,
     between two attempts); on None it calls :func:`get_catalog` in a worker thread.
     """
-    catalog = _catalog
-    if catalog is not None and (versioning.is_fresh(catalog.version) or versioning.holding()):
-        return catalog
-    return None
+    return _kept.peek()
 
 
 def reset() -> None:
     """Forget the catalog and the stamp (tests)."""
-    global _catalog
-    _catalog = None
+    _kept.forget()
     versioning.forget()

@@ -31,7 +31,6 @@ import hmac
 import logging
 import re
 import secrets
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -229,8 +228,7 @@ def _load(version: int) -> KeyTable:
     return table
 
 
-_table: KeyTable | None = None
-_lock = threading.Lock()
+_kept = versioning.Kept(versioning.current_clients_version, versioning.is_clients_fresh, _load)
 
 
 class NotInMemory(Exception):
@@ -254,42 +252,22 @@ def from_memory() -> Iterator[None]:
 def peek_key_table() -> KeyTable | None:
     """The table when it may be used without asking the database now, else None
     (as ``catalog.peek_catalog``: stamp fresh, or an outage between two attempts)."""
-    table = _table
-    if table is not None and (versioning.is_clients_fresh(table.version) or versioning.holding()):
-        return table
-    return None
+    return _kept.peek()
 
 
 def key_table() -> KeyTable:
     """The keys as of the clients stamp (rebuilt when it moved; kept during an outage)."""
-    global _table
     if _memory_only.get():
-        table = peek_key_table()
+        table = _kept.peek()
         if table is None:
             raise NotInMemory
         return table
-    version = versioning.current_clients_version()
-    table = _table
-    if table is not None and (table.version == version or database.outage() is not None):
-        return table
-    with _lock:
-        table = _table
-        if table is not None and table.version == version:
-            return table
-        try:
-            _table = _load(version)
-        except database.UNAVAILABLE as error:
-            database.discard()
-            unavailable = database.down(error)
-            if _table is None:
-                raise unavailable from error
-        return _table
+    return _kept.get()
 
 
 def reset() -> None:
     """Forget the table and the touches (tests)."""
-    global _table
-    _table = None
+    _kept.forget()
     _touched.clear()
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -27,6 +28,8 @@ from django.db.models import F
 
 from . import database
 from .models import RegistryState
+
+T = TypeVar("T")
 
 # The first retry after a failure waits at least this long, even with a check interval
 # of 0 (the tests' setting): an outage must never mean a database attempt per request.
@@ -174,3 +177,61 @@ def forget() -> None:
     """Drop the remembered stamp and any outage (the next call reads the database)."""
     _reader.forget()
     database.forget()
+
+
+class Kept(Generic[T]):
+    """What a process builds from the database and keeps until its stamp moves.
+
+    The catalog and the client key table are both kept so: :meth:`get` rebuilds when
+    ``stamp()`` has moved (one thread builds, under a lock); while the database is
+    unreachable the last one built is served, and with none built yet
+    :class:`~capabilities_app.database.DatabaseUnavailable` (503) is raised.
+    :meth:`peek` answers without asking the database, for async code.
+    """
+
+    def __init__(
+        self,
+        stamp: Callable[[], int],
+        fresh: Callable[[int], bool],
+        build: Callable[[int], T],
+    ) -> None:
+        self.stamp = stamp
+        self.fresh = fresh
+        self.build = build
+        self.held: tuple[int, T] | None = None  # (version, value), swapped as one
+        self.lock = threading.Lock()
+
+    def _usable(self, version: int) -> T | None:
+        held = self.held
+        if held is not None and (held[0] == version or database.outage() is not None):
+            return held[1]
+        return None
+
+    def get(self) -> T:
+        version = self.stamp()
+        value = self._usable(version)
+        if value is not None:
+            return value
+        with self.lock:
+            value = self._usable(version)
+            if value is not None:
+                return value
+            try:
+                self.held = (version, self.build(version))
+            except database.UNAVAILABLE as error:
+                database.discard()
+                unavailable = database.down(error)
+                if self.held is None:
+                    raise unavailable from error
+            return self.held[1]
+
+    def peek(self) -> T | None:
+        """The value when it may be used without asking the database now, else None
+        (stamp checked within the interval, or an outage between two attempts)."""
+        held = self.held
+        if held is not None and (self.fresh(held[0]) or holding()):
+            return held[1]
+        return None
+
+    def forget(self) -> None:
+        self.held = None
