@@ -35,6 +35,7 @@ import math
 import os
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass
 
@@ -269,16 +270,16 @@ def charge(client: Client | None, capability: str, target: str) -> Quota | None:
 Counted = tuple[int | None, list[int]]  # (index of the refusing counter or None, counts)
 
 
-class Store:
+class Store(ABC):
     """A place counters live."""
 
     def available(self) -> bool:
         """False while the store is known to be down: the call goes uncounted at once."""
         return True
 
+    @abstractmethod
     def count(self, counters: list[Counter]) -> Counted | None:
         """Move every counter if all are under their limits; None if the store failed."""
-        raise NotImplementedError
 
 
 # KEYS: the counters; ARGV: their limits, then their expiry times (epoch seconds).
