@@ -17,7 +17,6 @@ from django.db import connection
 
 from capabilities_app import clients
 from tests.integration.rest.conftest import load
-from tests.support.identity import IdentityProvider
 from tests.support.keys import make_key, revoke
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -85,17 +84,8 @@ def database_text() -> str:
     return "\n".join(parts)
 
 
-@pytest.fixture
-def identity(settings):
-    provider = IdentityProvider().start()
-    settings.REGISTRY_OAUTH_ISSUER = provider.issuer
-    settings.REGISTRY_OAUTH_JWKS_URL = provider.jwks_url
-    yield provider
-    provider.stop()
-
-
 def test_a_key_and_a_token_are_nowhere_the_registry_writes(
-    api, upstream, keys_required, identity, settings
+    api, upstream, keys_required, idp, settings
 ):
     """Issue 10 acceptance: no database column, DEBUG log line, job row, error or upstream
     request holds the key's or the token's value."""
@@ -103,10 +93,8 @@ def test_a_key_and_a_token_are_nowhere_the_registry_writes(
     load(DOCUMENT, base_uri=upstream.url, name="canary")
     key = make_key("canary", "canary:list-ships", "canary:add-ship")
     resource = "http://127.0.0.1:8000/rest/fleet"
-    token = identity.token(audience=resource, scope="capability:canary:list-ships")
-    wrong_audience = identity.token(
-        audience="http://elsewhere/rest/fleet", scope="capability:canary"
-    )
+    token = idp.token(audience=resource, scope="capability:canary:list-ships")
+    wrong_audience = idp.token(audience="http://elsewhere/rest/fleet", scope="capability:canary")
     secrets = {
         "key": key,
         "key secret": key.split("_", 2)[2],

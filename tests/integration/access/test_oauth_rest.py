@@ -16,7 +16,6 @@ import pytest
 
 from capabilities_app import oauth
 from tests.integration.rest.conftest import load
-from tests.support.identity import IdentityProvider
 from tests.support.registry_process import free_port
 
 pytestmark = pytest.mark.django_db
@@ -50,19 +49,6 @@ capability:
       - {{name: list-ships, method: GET, call: up-{namespace}.list}}
       - {{name: add-ship, method: POST, call: up-{namespace}.add}}
 """
-
-
-@pytest.fixture
-def idp(settings):
-    """The issuer the registry trusts, its JWKS fetched over HTTP from 127.0.0.1."""
-    provider = IdentityProvider().start()
-    settings.REGISTRY_OAUTH_ISSUER = provider.issuer
-    settings.REGISTRY_OAUTH_JWKS_URL = provider.jwks_url
-    settings.REGISTRY_OAUTH_JWKS_FILE = ""
-    oauth.reset()
-    yield provider
-    oauth.reset()
-    provider.stop()
 
 
 @pytest.fixture
