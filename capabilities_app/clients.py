@@ -249,12 +249,6 @@ def from_memory() -> Iterator[None]:
         _memory_only.reset(token)
 
 
-def peek_key_table() -> KeyTable | None:
-    """The table when it may be used without asking the database now, else None
-    (as ``catalog.peek_catalog``: stamp fresh, or an outage between two attempts)."""
-    return _kept.peek()
-
-
 def key_table() -> KeyTable:
     """The keys as of the clients stamp (rebuilt when it moved; kept during an outage)."""
     if _memory_only.get():
