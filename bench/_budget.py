@@ -42,7 +42,7 @@ def main() -> None:
     from django.http import HttpResponse
     from django.http.request import HttpHeaders
 
-    from capabilities_app import admission, ratelimit
+    from capabilities_app.access import admission, ratelimit
 
     namespace = os.environ.get("BENCH_NAMESPACE", "fleet-api")
     capability = os.environ.get("BENCH_CAPABILITY", "shipyard-fleet")

@@ -112,9 +112,9 @@ def main() -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from capabilities_app.exporter import export_yaml
-    from capabilities_app.importer import file_inputs, import_documents
-    from capabilities_app.models import Capability
+    from capabilities_app.store.exporter import export_yaml
+    from capabilities_app.store.importer import file_inputs, import_documents
+    from capabilities_app.store.models import Capability
 
     call_command("migrate", verbosity=0)
     max_bytes = 64 * 1024 * 1024

@@ -71,8 +71,8 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    from capabilities_app import clients, ratelimit
-    from capabilities_app.models import ClientKey, RateCounter
+    from capabilities_app.access import clients, ratelimit
+    from capabilities_app.store.models import ClientKey, RateCounter
 
     call_command("migrate", verbosity=0)
     ClientKey.objects.filter(name="bench").delete()

@@ -46,8 +46,8 @@ def main() -> None:
     from django.conf import settings
     from jwt.algorithms import RSAAlgorithm
 
-    from capabilities_app import oauth
-    from capabilities_app.admission import Door, identify
+    from capabilities_app.access import oauth
+    from capabilities_app.access.admission import Door, identify
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))

@@ -7,7 +7,4 @@ class CapabilitiesAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import (
-            checks,  # noqa: F401 - registers the system checks
-            clients,  # noqa: F401 - key changes move the clients stamp
-        )
+        pass

@@ -14,7 +14,7 @@ from django.core.checks import Error, Warning, register
 
 @register()
 def job_durations(app_configs=None, **kwargs) -> list[Warning]:
-    from .jobs import lease_seconds, visibility_timeout
+    from capabilities_app.jobs.service import lease_seconds, visibility_timeout
 
     found = []
     lease, visibility = lease_seconds(), visibility_timeout()
@@ -93,7 +93,7 @@ def public_urls(app_configs=None, **kwargs) -> list[Warning]:
 @register()
 def rate_limit(app_configs=None, **kwargs) -> list[Error]:
     """REGISTRY_RATE_LIMIT must parse: every counted call reads it."""
-    from .ratelimit import InvalidRate, parse_rate
+    from capabilities_app.access.ratelimit import InvalidRate, parse_rate
 
     try:
         parse_rate(settings.REGISTRY_RATE_LIMIT)

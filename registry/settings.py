@@ -76,7 +76,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees a view's exception first: a database outage is 503 problem+json.
-    "capabilities_app.middleware.DatabaseUnavailableMiddleware",
+    "capabilities_app.api.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "registry.urls"

@@ -16,8 +16,8 @@ from django.http import HttpResponse
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from .. import jobs
-from ..models import Job
+from capabilities_app.jobs import service as jobs
+from capabilities_app.store.models import Job
 
 JSON = "application/json"
 

@@ -11,10 +11,10 @@ import json
 
 from django.http import HttpRequest, HttpResponse
 
-from .. import resource_metadata
-from ..catalog import MethodNotAllowed, get_catalog
-from ..exceptions import RegistryError
-from .problems import PROBLEM_JSON, problem
+from capabilities_app.access import resource_metadata
+from capabilities_app.api.problems import PROBLEM_JSON, problem
+from capabilities_app.core.errors import RegistryError
+from capabilities_app.runtime.catalog import MethodNotAllowed, get_catalog
 
 
 def protected_resource(request: HttpRequest, rest: str = "") -> HttpResponse:

@@ -13,9 +13,9 @@ from typing import Any
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from .. import database
-from ..catalog import MethodNotAllowed
-from ..exceptions import RegistryError
+from capabilities_app.core import database
+from capabilities_app.core.errors import RegistryError
+from capabilities_app.runtime.catalog import MethodNotAllowed
 
 PROBLEM_JSON = "application/problem+json"
 

@@ -2,7 +2,7 @@
 
 from django.urls import re_path
 
-from .views import RestSurfaceView
+from capabilities_app.api.views import RestSurfaceView
 
 urlpatterns = [
     # Any path at all, CR and LF included ("." stops at a newline, and Django would answer

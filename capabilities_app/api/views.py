@@ -18,10 +18,13 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from .. import access, admission, jobs, ratelimit, runtime
-from ..catalog import REST_OF_PATH, get_catalog
-from ..exceptions import RegistryError
-from .jobs import job_response
+from capabilities_app.access import admission, ratelimit
+from capabilities_app.access import exposes as access
+from capabilities_app.api.jobs import job_response
+from capabilities_app.core.errors import RegistryError
+from capabilities_app.jobs import service as jobs
+from capabilities_app.runtime import invoke as runtime
+from capabilities_app.runtime.catalog import REST_OF_PATH, get_catalog
 
 
 class BodyTooLarge(RegistryError):

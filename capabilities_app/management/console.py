@@ -15,8 +15,8 @@ from django.core.management.base import BaseCommand
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from capabilities_app.importer import DocumentInput, Outcome, RunReport
-from capabilities_app.reporting import error_lines, summary_line, warning_lines
+from capabilities_app.store.importer import DocumentInput, Outcome, RunReport
+from capabilities_app.store.reporting import error_lines, summary_line, warning_lines
 
 
 def run_with_progress(

@@ -31,15 +31,17 @@ from mcp.server.transport_security import (
 )
 from starlette.requests import Request
 
-from .. import access, admission, database
-from ..api.problems import problem
-from ..catalog import McpServer, RouteNotFound
-from ..clients import Client, NotInMemory
-from ..database import DatabaseUnavailable
-from ..exceptions import RegistryError
-from .envelope import as_bytes, invalid_request
-from .probes import Probes
-from .server import CLIENT, RegistryServer, admitted, current_catalog
+from capabilities_app.access import admission
+from capabilities_app.access import exposes as access
+from capabilities_app.access.clients import Client, NotInMemory
+from capabilities_app.api.problems import problem
+from capabilities_app.core import database
+from capabilities_app.core.database import DatabaseUnavailable
+from capabilities_app.core.errors import RegistryError
+from capabilities_app.mcp.envelope import as_bytes, invalid_request
+from capabilities_app.mcp.probes import Probes
+from capabilities_app.mcp.server import CLIENT, RegistryServer, admitted, current_catalog
+from capabilities_app.runtime.catalog import McpServer, RouteNotFound
 
 logger = logging.getLogger(__name__)
 # /mcp/<ns>; /mcp/<ns>/mcp for clients that want a path ending in /mcp (the MCP Inspector).

@@ -15,11 +15,11 @@ import json
 import re
 from typing import Any
 
-from .. import resource_metadata
-from ..api.problems import PROBLEM_JSON, problem
-from ..catalog import MethodNotAllowed
-from ..exceptions import RegistryError
-from .server import current_catalog
+from capabilities_app.access import resource_metadata
+from capabilities_app.api.problems import PROBLEM_JSON, problem
+from capabilities_app.core.errors import RegistryError
+from capabilities_app.mcp.server import current_catalog
+from capabilities_app.runtime.catalog import MethodNotAllowed
 
 _PATH = re.compile("^" + re.escape(resource_metadata.PATH_PREFIX) + r"/mcp/([^/]+)(?:/mcp)?/?$")
 

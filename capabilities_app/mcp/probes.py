@@ -17,10 +17,10 @@ from typing import Any
 
 import anyio
 
-from .. import health
-from ..api.problems import PROBLEM_JSON, problem
-from ..database import DatabaseUnavailable
-from . import metadata
+from capabilities_app.api.problems import PROBLEM_JSON, problem
+from capabilities_app.core.database import DatabaseUnavailable
+from capabilities_app.mcp import metadata
+from capabilities_app.runtime import health
 
 JSON = b"application/json"
 

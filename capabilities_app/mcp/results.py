@@ -13,8 +13,8 @@ from typing import Any
 
 import mcp_types as types
 
-from ..api.problems import problem
-from ..exceptions import RegistryError
+from capabilities_app.api.problems import problem
+from capabilities_app.core.errors import RegistryError
 
 
 def tool_result(data: Any, is_error: bool) -> types.CallToolResult:

@@ -24,9 +24,9 @@ from typing import Any
 
 import jsonschema_rs
 
-from ..catalog import Hints, Operation, UpstreamOperation
-from ..reads import template_names
-from ..templating import Binds, tag_names
+from capabilities_app.runtime.catalog import Hints, Operation, UpstreamOperation
+from capabilities_app.runtime.reads import template_names
+from capabilities_app.runtime.templating import Binds, tag_names
 
 JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
 

@@ -11,7 +11,7 @@ answered 400 or more or the registry refused the call (the problem detail is the
 text). Arguments that fail the input schema are refused before any upstream call.
 
 Who calls (docs/access.md, MCP): over HTTP the gateway admits each request and leaves
-its :class:`~capabilities_app.clients.Client` in the ASGI scope's state, which the SDK
+its :class:`~capabilities_app.access.clients.Client` in the ASGI scope's state, which the SDK
 hands the handlers as ``ctx.request``; over stdio there is no request and the caller is
 the local operator (None: everything). Lists show a client only what its grants allow,
 kept per grant set; calling anything else is refused before any upstream request (an
@@ -40,8 +40,15 @@ from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
 from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import PromptsListChanged, ResourcesListChanged, ToolsListChanged
 
-from .. import admission, database, ratelimit, runtime
-from ..catalog import (
+from capabilities_app.access import admission, ratelimit
+from capabilities_app.access.clients import Client
+from capabilities_app.core import database
+from capabilities_app.core.errors import RegistryError
+from capabilities_app.core.locations import location_path
+from capabilities_app.mcp import schemas, tasks
+from capabilities_app.mcp.results import problem_of, refusal, refusal_of, tool_result
+from capabilities_app.runtime import invoke as runtime
+from capabilities_app.runtime.catalog import (
     Catalog,
     McpPromptSpec,
     McpResourceSpec,
@@ -50,12 +57,7 @@ from ..catalog import (
     get_catalog,
     peek_catalog,
 )
-from ..clients import Client
-from ..exceptions import RegistryError
-from ..locations import location_path
-from ..templating import mapping_layer, render
-from . import schemas, tasks
-from .results import problem_of, refusal, refusal_of, tool_result
+from capabilities_app.runtime.templating import mapping_layer, render
 
 logger = logging.getLogger(__name__)
 VERSION = "0.1.0"

@@ -17,9 +17,9 @@ import anyio
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
 
-from .envelope import refusal
-from .gateway import settle_memory
-from .server import RegistryServer, current_catalog
+from capabilities_app.mcp.envelope import refusal
+from capabilities_app.mcp.gateway import settle_memory
+from capabilities_app.mcp.server import RegistryServer, current_catalog
 
 
 @contextmanager

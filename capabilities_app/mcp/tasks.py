@@ -37,10 +37,12 @@ from mcp.server.mcpserver import require_client_extension
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from .. import database, jobs, runtime
-from ..catalog import Operation
-from ..models import Job
-from .results import refusal, tool_result, wire
+from capabilities_app.core import database
+from capabilities_app.jobs import service as jobs
+from capabilities_app.mcp.results import refusal, tool_result, wire
+from capabilities_app.runtime import invoke as runtime
+from capabilities_app.runtime.catalog import Operation
+from capabilities_app.store.models import Job
 
 EXTENSION = "io.modelcontextprotocol/tasks"
 

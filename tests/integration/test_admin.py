@@ -25,10 +25,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.text import capfirst
 
-from capabilities_app import clients
-from capabilities_app import models as m
-from capabilities_app.exporter import export_yaml
-from capabilities_app.importer import import_documents, text_input
+from capabilities_app.access import clients
+from capabilities_app.store import models as m
+from capabilities_app.store.exporter import export_yaml
+from capabilities_app.store.importer import import_documents, text_input
 from tests.conftest import CORPUS, NETBIRD, PREFECT, SHIPYARD, database_state, run_command
 from tests.support.admin_forms import change_url, changelist_url, edit, form_fields
 

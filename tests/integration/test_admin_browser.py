@@ -15,9 +15,9 @@ import httpx
 import pytest
 import yaml
 
-from capabilities_app import models as m
-from capabilities_app.exporter import export_yaml
-from capabilities_app.importer import import_documents, text_input
+from capabilities_app.store import models as m
+from capabilities_app.store.exporter import export_yaml
+from capabilities_app.store.importer import import_documents, text_input
 from tests.conftest import NETBIRD, PREFECT, SHIPYARD, run_command
 from tests.integration.rest.conftest import load
 from tests.support.upstream import Answer

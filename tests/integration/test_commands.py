@@ -14,8 +14,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from capabilities_app.loader import parse_source
-from capabilities_app.models import Capability, Tool
+from capabilities_app.store.loader import parse_source
+from capabilities_app.store.models import Capability, Tool
 from tests.conftest import (
     CORPUS,
     FIXTURES,

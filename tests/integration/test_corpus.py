@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from capabilities_app.exporter import export_yaml
-from capabilities_app.importer import file_inputs, import_documents
-from capabilities_app.loader import parse_source, read_source
-from capabilities_app.models import Capability
-from capabilities_app.specs import file_import_resolver
+from capabilities_app.store.exporter import export_yaml
+from capabilities_app.store.importer import file_inputs, import_documents
+from capabilities_app.store.loader import parse_source, read_source
+from capabilities_app.store.models import Capability
+from capabilities_app.store.specs import file_import_resolver
 from tests.conftest import CORPUS, MAX_BYTES
 
 pytestmark = pytest.mark.django_db

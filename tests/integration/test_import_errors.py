@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from capabilities_app.models import Capability
+from capabilities_app.store.models import Capability
 from tests.conftest import NETBIRD, PREFECT, SHIPYARD, database_state, run_command
 
 pytestmark = pytest.mark.django_db

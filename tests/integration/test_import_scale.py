@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from bench.import_scale import generate
-from capabilities_app.importer import file_inputs, import_documents
-from capabilities_app.models import ConsumedOperation, ConsumedParameter, Tool
+from capabilities_app.store.importer import file_inputs, import_documents
+from capabilities_app.store.models import ConsumedOperation, ConsumedParameter, Tool
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from capabilities_app.models import (
+from capabilities_app.store.models import (
     Capability,
     ConsumedOperation,
     ConsumedParameter,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from capabilities_app.catalog import get_catalog
 from capabilities_app.mcp import schemas
+from capabilities_app.runtime.catalog import get_catalog
 from tests.conftest import CORPUS, PREFECT
 from tests.integration.rest.conftest import load
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.utils import timezone
 
-from capabilities_app import clients
+from capabilities_app.access import clients
 
 
 def make_key(name: str, *grants: str, expires_in_days: float | None = None, **fields) -> str:
@@ -23,7 +23,7 @@ def make_key(name: str, *grants: str, expires_in_days: float | None = None, **fi
 
 def expire(name: str) -> None:
     """Make the key ``name`` expired (a second ago)."""
-    from capabilities_app.models import ClientKey
+    from capabilities_app.store.models import ClientKey
 
     key = ClientKey.objects.get(name=name)
     key.expires_at = timezone.now() - dt.timedelta(seconds=1)
@@ -31,6 +31,6 @@ def expire(name: str) -> None:
 
 
 def revoke(name: str) -> None:
-    from capabilities_app.models import ClientKey
+    from capabilities_app.store.models import ClientKey
 
     clients.revoke(ClientKey.objects.get(name=name))

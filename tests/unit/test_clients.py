@@ -14,8 +14,8 @@ import re
 import pytest
 from django.utils import timezone
 
-from capabilities_app import clients
-from capabilities_app.models import ClientKey
+from capabilities_app.access import clients
+from capabilities_app.store.models import ClientKey
 
 KEY_FORMAT = re.compile(r"crk_[0-9a-f]{8}_[A-Za-z0-9_-]{43}")
 

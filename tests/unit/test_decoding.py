@@ -11,9 +11,9 @@ import json
 
 import pytest
 
-from capabilities_app import decoding
-from capabilities_app.decoding import Limits, Refused
-from capabilities_app.mapping import OutputInvalid, OutputTooComplex, decode
+from capabilities_app.core import decoding
+from capabilities_app.core.decoding import Limits, Refused
+from capabilities_app.runtime.mapping import OutputInvalid, OutputTooComplex, decode
 
 SMALL = Limits(max_values=100, max_depth=5)
 
@@ -192,8 +192,8 @@ class TestLoader:
 
     def test_a_large_plain_document_names_the_value_limit(self):
         """Issue 9 point 16: 600,000 values, no alias: "more than 500,000 values"."""
-        from capabilities_app.exceptions import SpecError
-        from capabilities_app.loader import parse_source
+        from capabilities_app.core.errors import SpecError
+        from capabilities_app.store.loader import parse_source
 
         text = "naftiko: 1.0.0-alpha2\nx: [" + "1," * 600_000 + "1]\n"
         with pytest.raises(SpecError) as exc:
@@ -213,8 +213,8 @@ class TestLoader:
     )
     def test_deep_nesting_is_a_located_spec_error(self, text):
         """Issue 9 point 11: a deeply nested document is a located SpecError."""
-        from capabilities_app.exceptions import SpecError
-        from capabilities_app.loader import parse_source
+        from capabilities_app.core.errors import SpecError
+        from capabilities_app.store.loader import parse_source
 
         with pytest.raises(SpecError) as exc:
             parse_source(text, origin="deep.yaml", max_bytes=10 * 1024 * 1024)

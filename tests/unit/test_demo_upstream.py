@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from capabilities_app.demo_upstream import answer
+from capabilities_app.management.demo_upstream import answer
 
 TOKEN = "demo-fleet-token"
 BEARER = f"Bearer {TOKEN}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from capabilities_app.exceptions import SpecError
-from capabilities_app.loader import format_key_path, parse_source, read_source
+from capabilities_app.core.errors import SpecError
+from capabilities_app.store.loader import format_key_path, parse_source, read_source
 
 LIMIT = 2 * 1024 * 1024
 

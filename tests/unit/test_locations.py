@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from capabilities_app.locations import document_folder, location_path
+from capabilities_app.core.locations import document_folder, location_path
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,14 @@ import json
 import pytest
 import yaml
 
-from capabilities_app.mapping import OutputInvalid, decode, is_pass_through, map_outputs, select
-from capabilities_app.templating import mapping_layer, render
+from capabilities_app.runtime.mapping import (
+    OutputInvalid,
+    decode,
+    is_pass_through,
+    map_outputs,
+    select,
+)
+from capabilities_app.runtime.templating import mapping_layer, render
 from tests.conftest import CORPUS
 
 TUTORIAL = CORPUS / "naftiko__framework" / "tutorial"

@@ -13,7 +13,7 @@ from django.utils import timezone
 from capabilities_app.api.problems import problem
 from capabilities_app.mcp import tasks
 from capabilities_app.mcp.server import RegistryServer
-from capabilities_app.models import Job
+from capabilities_app.store.models import Job
 
 NOW = timezone.now()
 

@@ -16,9 +16,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
-from capabilities_app import oauth
-from capabilities_app.admission import Door
-from capabilities_app.clients import Grants
+from capabilities_app.access import oauth
+from capabilities_app.access.admission import Door
+from capabilities_app.access.clients import Grants
 from tests.support.identity import IdentityProvider
 
 REST = Door("rest", "billing", "billing-cap")
@@ -271,13 +271,13 @@ class TestKeys:
         """Issue 10 point 3: keys that cannot be read are the registry's fault: 503."""
         settings.REGISTRY_OAUTH_JWKS_FILE = "/nonexistent/jwks.json"
         token = issuer.token(audience=REST.resource)
-        with caplog.at_level(logging.WARNING, logger="capabilities_app.oauth"):
+        with caplog.at_level(logging.WARNING, logger="capabilities_app.access.oauth"):
             for _ in range(3):
                 with pytest.raises(oauth.KeysUnavailable) as caught:
                     oauth.verify(token, REST)
                 assert (caught.value.status, caught.value.code) == (503, "jwks_unavailable")
                 assert token not in caught.value.detail
-        records = [r for r in caplog.records if r.name == "capabilities_app.oauth"]
+        records = [r for r in caplog.records if r.name == "capabilities_app.access.oauth"]
         assert len(records) == 1
         assert token not in records[0].getMessage()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from capabilities_app.clients import Client, Grants
-from capabilities_app.ratelimit import (
+from capabilities_app.access.clients import Client, Grants
+from capabilities_app.access.ratelimit import (
     InvalidRate,
     Quota,
     Rate,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from capabilities_app.catalog import (
+from capabilities_app.runtime.catalog import (
     CapabilityContext,
     InputParam,
     Operation,
@@ -14,8 +14,8 @@ from capabilities_app.catalog import (
     Upstream,
     UpstreamOperation,
 )
-from capabilities_app.reads import caller_names
-from capabilities_app.templating import Binds, BindSource
+from capabilities_app.runtime.reads import caller_names
+from capabilities_app.runtime.templating import Binds, BindSource
 
 BINDS = Binds((BindSource("env", (("TOKEN", "SOME_TOKEN"),)),))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from capabilities_app import catalog
-from capabilities_app.catalog import (
+from capabilities_app.runtime import catalog
+from capabilities_app.runtime.catalog import (
     REST_OF_PATH,
     Catalog,
     MethodNotAllowed,

@@ -10,9 +10,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from capabilities_app.exceptions import SpecError
-from capabilities_app.loader import Source, parse_source, read_source
-from capabilities_app.specs import file_import_resolver, parse_document
+from capabilities_app.core.errors import SpecError
+from capabilities_app.store.loader import Source, parse_source, read_source
+from capabilities_app.store.specs import file_import_resolver, parse_document
 from tests.conftest import CORPUS, MAX_BYTES, NETBIRD, PREFECT, SHIPYARD
 
 MINIMAL = """\
@@ -411,7 +411,7 @@ class TestSchema:
         ).read_text()
         schema = json.loads(schema_text)
         reference_valid = jsonschema.validators.validator_for(schema)(schema).is_valid(source.data)
-        from capabilities_app.specs import schema_diagnostics
+        from capabilities_app.store.specs import schema_diagnostics
 
         ours = schema_diagnostics(source, "error")
         assert (not ours) == reference_valid, [str(d) for d in ours[:3]]

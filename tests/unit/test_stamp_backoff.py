@@ -12,9 +12,9 @@ import logging
 import pytest
 from django.db import OperationalError
 
-from capabilities_app import database
-from capabilities_app.database import DatabaseUnavailable
-from capabilities_app.versioning import _Reader
+from capabilities_app.core import database
+from capabilities_app.core.database import DatabaseUnavailable
+from capabilities_app.store.versioning import _Reader
 
 STEP = 0.25  # a request every quarter second (exact in binary floating point)
 SECRET = "password=hunter2 host=db.internal"
@@ -93,7 +93,7 @@ def test_one_warning_per_outage_and_one_info_line_on_recovery(world, caplog):
     """Issue 9 point 25: an outage logs one warning (the error's class, no message) and
     its end one info line; the next outage warns again."""
     clock, db, reader = world
-    caplog.set_level(logging.INFO, logger="capabilities_app.database")
+    caplog.set_level(logging.INFO, logger="capabilities_app.core.database")
     reader.current()
     for _ in range(2):
         db.up = False

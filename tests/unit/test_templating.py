@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from capabilities_app.templating import (
+from capabilities_app.runtime.templating import (
     MISSING,
     Binds,
     BindSource,
@@ -448,7 +448,7 @@ class TestBodyTemplates:
         assert render_body('say "{{v}}"', "text", [layer(v='a"<b>')]) == 'say "a"<b>"'
 
     def test_the_analysis_is_cached_per_template_and_format(self):
-        from capabilities_app import templating
+        from capabilities_app.runtime import templating
 
         templating._body_template.cache_clear()
         for name in ("a", "b"):

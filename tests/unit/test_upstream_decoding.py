@@ -13,7 +13,7 @@ import zlib
 import httpx
 import pytest
 
-from capabilities_app.upstream import _PIECE, _decoded, _decoders
+from capabilities_app.runtime.upstream import _PIECE, _decoded, _decoders
 
 TEXT = b"the quick brown fox jumps over the lazy dog\n" * 5000
 

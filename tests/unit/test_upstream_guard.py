@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-from capabilities_app import upstream
-from capabilities_app.upstream import (
+from capabilities_app.runtime import upstream
+from capabilities_app.runtime.upstream import (
     AddressGuard,
     UpstreamForbidden,
     UpstreamUnreachable,

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import OutputWrapper
 
-from capabilities_app import clients
-from capabilities_app.models import ClientKey
+from capabilities_app.access import clients
+from capabilities_app.store.models import ClientKey
 
 
 def when(moment: dt.datetime | None, empty: str = "-") -> str:

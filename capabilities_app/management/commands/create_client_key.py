@@ -13,9 +13,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from capabilities_app import clients
-
-from ._client_keys import describe, errors_of, label, note
+from capabilities_app.access import clients
+from capabilities_app.management.commands._client_keys import describe, errors_of, label, note
 
 
 class Command(BaseCommand):

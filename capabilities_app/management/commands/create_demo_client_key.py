@@ -17,10 +17,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from capabilities_app import clients
-from capabilities_app.models import Capability
-
-from ._client_keys import errors_of, label, note
+from capabilities_app.access import clients
+from capabilities_app.management.commands._client_keys import errors_of, label, note
+from capabilities_app.store.models import Capability
 
 
 class Command(BaseCommand):

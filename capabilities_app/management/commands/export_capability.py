@@ -6,8 +6,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from capabilities_app.exporter import export_yaml
-from capabilities_app.models import Capability
+from capabilities_app.store.exporter import export_yaml
+from capabilities_app.store.models import Capability
 
 
 class Command(BaseCommand):

@@ -6,10 +6,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from capabilities_app.importer import file_inputs, import_documents
 from capabilities_app.management.console import run_with_progress
 from capabilities_app.management.paths import expand_paths
-from capabilities_app.specs import file_import_resolver
+from capabilities_app.store.importer import file_inputs, import_documents
+from capabilities_app.store.specs import file_import_resolver
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from capabilities_app import jobs
+from capabilities_app.jobs import service as jobs
 
 
 class Command(BaseCommand):

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from capabilities_app import clients
-from capabilities_app.models import ClientKey
-
-from ._client_keys import grants_of, when
+from capabilities_app.access import clients
+from capabilities_app.management.commands._client_keys import grants_of, when
+from capabilities_app.store.models import ClientKey
 
 HEADER = ("NAME", "PREFIX", "STATUS", "OWNER", "CREATED", "LAST USED", "EXPIRES", "GRANTS")
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from capabilities_app import clients
-
-from ._client_keys import label, when
+from capabilities_app.access import clients
+from capabilities_app.management.commands._client_keys import label, when
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """``manage.py run_demo_upstream [--host H] [--port P] [--token T]``: the demo fleet API.
 
-Serves ``capabilities_app.demo_upstream`` (the upstream ``fixtures/shipyard-fleet.yaml``
+Serves ``capabilities_app.management.demo_upstream`` (the upstream ``fixtures/shipyard-fleet.yaml``
 consumes) until Ctrl-C or SIGTERM. ``--verbosity 2`` logs every request.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from capabilities_app import demo_upstream
+from capabilities_app.management import demo_upstream
 
 
 class Command(BaseCommand):

@@ -9,8 +9,8 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from capabilities_app.catalog import get_catalog
-from capabilities_app.database import DatabaseUnavailable
+from capabilities_app.core.database import DatabaseUnavailable
+from capabilities_app.runtime.catalog import get_catalog
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from capabilities_app import oauth
+from capabilities_app.access import oauth
 from tests.integration.rest.conftest import api  # noqa: F401 - a fixture, used by name
 from tests.support.identity import IdentityProvider
 

@@ -13,8 +13,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from capabilities_app import clients
-from capabilities_app.models import Capability, ClientGrant, ClientKey, RegistryState
+from capabilities_app.access import clients
+from capabilities_app.store.models import Capability, ClientGrant, ClientKey, RegistryState
 from tests.conftest import CORPUS, SHIPYARD, database_state
 from tests.integration.rest.conftest import load
 from tests.support.keys import expire, make_key, revoke

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import pytest
 from django.db import connection
 
-from capabilities_app import clients
+from capabilities_app.access import clients
 from tests.integration.rest.conftest import load
 from tests.support.keys import make_key, revoke
 

@@ -11,8 +11,8 @@ from django.contrib.admin.models import LogEntry
 from django.test import Client
 from django.urls import reverse
 
-from capabilities_app import clients
-from capabilities_app.models import ClientGrant, ClientKey
+from capabilities_app.access import clients
+from capabilities_app.store.models import ClientGrant, ClientKey
 from tests.conftest import CORPUS, SHIPYARD, database_state
 from tests.integration.access.test_client_keys import table_rows_holding
 from tests.integration.rest.conftest import load

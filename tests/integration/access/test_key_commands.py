@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from capabilities_app import clients
-from capabilities_app.models import ClientKey
+from capabilities_app.access import clients
+from capabilities_app.store.models import ClientKey
 from tests.conftest import CORPUS, NETBIRD, PREFECT, SHIPYARD, database_state, run_command
 from tests.integration.access.test_client_keys import table_rows_holding
 from tests.integration.rest.conftest import load

@@ -7,11 +7,12 @@ import asyncio
 
 import pytest
 
-from capabilities_app import admission, catalog, clients
-from capabilities_app.catalog import get_catalog
-from capabilities_app.clients import Client, Grants, NotInMemory
+from capabilities_app.access import admission, clients
+from capabilities_app.access.clients import Client, Grants, NotInMemory
 from capabilities_app.mcp import server as mcp_server
 from capabilities_app.mcp.server import RegistryServer, visible
+from capabilities_app.runtime import catalog
+from capabilities_app.runtime.catalog import get_catalog
 from tests.integration.access.mcp_stack import DESK, YARD
 from tests.integration.rest.conftest import load
 from tests.support.keys import make_key

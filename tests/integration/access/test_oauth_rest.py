@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from capabilities_app import oauth
+from capabilities_app.access import oauth
 from tests.integration.rest.conftest import load
 from tests.support.registry_process import free_port
 
@@ -233,14 +233,14 @@ class TestKeys:
         """Issue 10 point 3: no keys to check with is the registry's problem: 503, not 401."""
         settings.REGISTRY_OAUTH_JWKS_URL = f"http://127.0.0.1:{free_port()}/jwks.json"
         token = idp.token(audience=RESOURCE, scope="capability:fleet")
-        with caplog.at_level(logging.WARNING, logger="capabilities_app.oauth"):
+        with caplog.at_level(logging.WARNING, logger="capabilities_app.access.oauth"):
             for _ in range(3):
                 response = api.get("/rest/fleet/ships", headers=bearer(token))
                 problem = refused(response, 503, "jwks_unavailable")
                 assert token not in response.content.decode()
                 assert "WWW-Authenticate" not in response
         assert "keys" in problem["detail"]
-        logged = [r for r in caplog.records if r.name == "capabilities_app.oauth"]
+        logged = [r for r in caplog.records if r.name == "capabilities_app.access.oauth"]
         assert len(logged) == 1
         assert settings.REGISTRY_OAUTH_JWKS_URL in logged[0].getMessage()
         assert fleet.received == []

@@ -14,8 +14,8 @@ import time
 import pytest
 import redis
 
-from capabilities_app import ratelimit
-from capabilities_app.models import ClientGrant, ClientKey, RateCounter
+from capabilities_app.access import ratelimit
+from capabilities_app.store.models import ClientGrant, ClientKey, RateCounter
 from tests.integration.rest.conftest import load
 from tests.support.keys import make_key
 from tests.support.registry_process import free_port
@@ -342,12 +342,12 @@ class TestRedisDown:
         ratelimit.reset()
         load(DOCUMENT, base_uri=upstream.url, name="fleet")
         headers = key("alice", "fleet")
-        with caplog.at_level(logging.WARNING, logger="capabilities_app.ratelimit"):
+        with caplog.at_level(logging.WARNING, logger="capabilities_app.access.ratelimit"):
             for _ in range(3):
                 response = api.get("/rest/fleet/ships", headers=headers)
                 assert response.status_code == 200
                 assert "RateLimit" not in response
-        warnings = [r for r in caplog.records if r.name == "capabilities_app.ratelimit"]
+        warnings = [r for r in caplog.records if r.name == "capabilities_app.access.ratelimit"]
         assert len(warnings) == 1
         assert "not counted" in warnings[0].getMessage()
         assert len(upstream.received) == 3
@@ -367,7 +367,7 @@ class TestRedisDown:
         load(DOCUMENT, base_uri=upstream.url, name="fleet")
         headers = key("alice", "fleet")
         try:
-            with caplog.at_level(logging.INFO, logger="capabilities_app.ratelimit"):
+            with caplog.at_level(logging.INFO, logger="capabilities_app.access.ratelimit"):
                 assert left(api.get("/rest/fleet/ships", headers=headers)) == 9
                 proxy.cut()
                 for _ in range(3):
@@ -384,7 +384,9 @@ class TestRedisDown:
         finally:
             proxy.stop()
             ratelimit.reset()
-        said = [r.getMessage() for r in caplog.records if r.name == "capabilities_app.ratelimit"]
+        said = [
+            r.getMessage() for r in caplog.records if r.name == "capabilities_app.access.ratelimit"
+        ]
         assert len(said) == 2, said
         assert "not counted" in said[0]
         assert "counted" in said[1]
@@ -404,7 +406,7 @@ class TestRedisRestarts:
         headers = key("alice", "fleet")
         assert left(api.get("/rest/fleet/ships", headers=headers)) == 9
         yield lambda: api.get("/rest/fleet/ships", headers=headers)
-        assert not [r for r in caplog.records if r.name == "capabilities_app.ratelimit"]
+        assert not [r for r in caplog.records if r.name == "capabilities_app.access.ratelimit"]
         ratelimit.reset()
 
     def test_a_connection_the_server_closed_is_replaced_and_the_call_counted(self, counted):

@@ -225,7 +225,7 @@ class TestMcp:
 
     def test_the_challenge_of_an_mcp_door_points_at_this_server(self, mcp, settings):
         """Issue 10 point 3: an MCP door's resource_metadata is this server's document."""
-        from capabilities_app.admission import Door, challenge
+        from capabilities_app.access.admission import Door, challenge
 
         settings.REGISTRY_MCP_PUBLIC_URL = "https://mcp.example.test"
         door = Door("mcp", "fleet-tools", "fleet-mcp-cap")

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from capabilities_app.models import ClientGrant, ClientKey
+from capabilities_app.store.models import ClientGrant, ClientKey
 from tests.conftest import ROOT
 from tests.integration.rest.conftest import load
 from tests.support.keys import expire, make_key, revoke

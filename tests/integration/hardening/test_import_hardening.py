@@ -26,8 +26,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from capabilities_app import models as m
-from capabilities_app.exporter import export_yaml
+from capabilities_app.store import models as m
+from capabilities_app.store.exporter import export_yaml
 from tests.conftest import CORPUS, FIXTURES, ROOT, SHIPYARD, database_state, run_command
 from tests.integration.hardening.conftest import load
 from tests.integration.mcp.conftest import run, with_client

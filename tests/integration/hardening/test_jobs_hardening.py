@@ -151,7 +151,7 @@ def accepted(response) -> str:
 def stored_row(stack: Stack, job_id: str) -> str:
     """Everything the database keeps of a job, as text."""
     return stack.shell(
-        "from capabilities_app.models import Job; import json; "
+        "from capabilities_app.store.models import Job; import json; "
         f"print(json.dumps(list(Job.objects.filter(pk='{job_id}').values()), default=str))"
     )
 

@@ -12,9 +12,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from capabilities_app import jobs
 from capabilities_app.api.views import wants_async
-from capabilities_app.models import Job
+from capabilities_app.jobs import service as jobs
+from capabilities_app.store.models import Job
 from tests.integration.jobs.conftest import CAPABILITY
 from tests.integration.rest.conftest import load
 from tests.support.upstream import Answer

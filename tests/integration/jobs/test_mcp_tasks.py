@@ -56,7 +56,7 @@ def shown(result) -> dict:
 
 def job_row(stack, job_id: str) -> dict:
     code = (
-        "import json; from capabilities_app.models import Job; "
+        "import json; from capabilities_app.store.models import Job; "
         f"j = Job.objects.get(pk='{job_id}'); "
         "print(json.dumps([j.kind, j.namespace, j.target, j.status, j.attempts, j.caller]))"
     )
@@ -72,7 +72,7 @@ def job_row(stack, job_id: str) -> dict:
 
 
 def job_count(stack) -> int:
-    code = "from capabilities_app.models import Job; print(Job.objects.count())"
+    code = "from capabilities_app.store.models import Job; print(Job.objects.count())"
     return int(stack.shell(code))
 
 

@@ -85,7 +85,7 @@ class TestResults:
         stack.wait(accepted(response), headers={"Authorization": secret})
 
         stored = stack.shell(
-            "from capabilities_app.models import Job; import json; "
+            "from capabilities_app.store.models import Job; import json; "
             f"print(json.dumps(Job.objects.values('params', 'caller').get(pk='{job_id}')))"
         )
         assert secret.split()[1] not in stored
@@ -237,7 +237,7 @@ class TestReading:
         job_id = stack.wait(location)["id"]
         stack.shell(
             "from datetime import timedelta; from django.utils import timezone; "
-            "from capabilities_app.models import Job; "
+            "from capabilities_app.store.models import Job; "
             f"Job.objects.filter(pk='{job_id}').update("
             "created_at=timezone.now() - timedelta(days=2))"
         )
@@ -246,7 +246,8 @@ class TestReading:
         out = stack.registry.manage("job_maintenance").stdout
         assert "deleted 1 expired jobs" in out
         count = (
-            "from capabilities_app.models import Job; print(Job.objects.filter(pk='{}').count())"
+            "from capabilities_app.store.models import Job; "
+            "print(Job.objects.filter(pk='{}').count())"
         )
         assert stack.shell(count.format(job_id)).strip() == "0"
 
@@ -255,7 +256,7 @@ class TestCancelling:
     def test_a_queued_job_is_cancelled_and_never_runs(self, stack) -> None:
         # A job recorded but not yet published: the window a busy queue leaves.
         job_id = stack.shell(
-            "from capabilities_app.models import Job; "
+            "from capabilities_app.store.models import Job; "
             "print(Job.objects.create(kind='rest', namespace='work', target='/orders', "
             "method='POST', params={'arguments': {'body': {}}}).pk)"
         ).strip()

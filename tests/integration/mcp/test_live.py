@@ -44,7 +44,9 @@ def edit_in_the_admin(web: str, change_path: str, changes: dict[str, str]) -> No
 
 
 def tool_pk(registry, name: str) -> str:
-    code = f"from capabilities_app.models import Tool; print(Tool.objects.get(name={name!r}).pk)"
+    code = (
+        f"from capabilities_app.store.models import Tool; print(Tool.objects.get(name={name!r}).pk)"
+    )
     return registry.manage("shell", "-c", code).stdout.strip().splitlines()[-1]
 
 

@@ -71,7 +71,7 @@ def test_a_declaring_client_gets_a_task_over_stdio(registry, mcp_upstream):
         "-v",
         "0",
         "-c",
-        "from capabilities_app.models import Job; "
+        "from capabilities_app.store.models import Job; "
         f"print(Job.objects.get(pk='{created.task_id}').kind)",
     ).stdout.strip()
     assert kind == "tool"

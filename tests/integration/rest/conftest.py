@@ -9,10 +9,10 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from capabilities_app import versioning
-from capabilities_app.importer import file_inputs, import_documents, text_input
-from capabilities_app.models import Capability, Consumes
-from capabilities_app.specs import file_import_resolver
+from capabilities_app.store import versioning
+from capabilities_app.store.importer import file_inputs, import_documents, text_input
+from capabilities_app.store.models import Capability, Consumes
+from capabilities_app.store.specs import file_import_resolver
 
 
 @pytest.fixture

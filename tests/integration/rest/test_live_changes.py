@@ -12,7 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from capabilities_app.models import Consumes, ExposedOperation, ExposedResource
+from capabilities_app.store.models import Consumes, ExposedOperation, ExposedResource
 from tests.conftest import PREFECT, SHIPYARD
 from tests.integration.rest.conftest import load
 from tests.support.admin_forms import edit

@@ -274,7 +274,7 @@ class TestRegistryErrors:
         assert "'compute'" in response.json()["detail"]
 
     def test_disabled_capabilities_are_not_served(self, api, out):
-        from capabilities_app import versioning
+        from capabilities_app.store import versioning
 
         out.enabled = False
         out.save()

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from capabilities_app.models import ExposedOperation
+from capabilities_app.store.models import ExposedOperation
 from tests.conftest import NETBIRD, PREFECT
 from tests.integration.rest.conftest import load
 

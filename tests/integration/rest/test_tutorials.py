@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from capabilities_app import runtime
-from capabilities_app.catalog import get_catalog
+from capabilities_app.runtime import invoke as runtime
+from capabilities_app.runtime.catalog import get_catalog
 from tests.conftest import CORPUS
 from tests.integration.rest.conftest import load
 from tests.support.upstream import Answer

@@ -1,0 +1,532 @@
+"""Client keys: made, hashed, revoked, and looked up from memory on every call.
+
+A key reads ``crk_<8 characters>_<43 characters>``: the first 12 characters are its
+visible ``prefix`` (stored, shown in the admin); the whole key has 256 random bits
+after it. Only an HMAC-SHA256 of the key (keyed by ``REGISTRY_CLIENT_KEY_SECRET``) is
+stored: a high-entropy key needs no slow password hash, and one HMAC costs about a
+microsecond, so it fits every request.
+
+Every process keeps the keys and their grants in a table in memory (:class:`KeyTable`),
+rebuilt when the clients stamp (``versioning``, read with the catalog's) moves: a warm
+request reads no database. Saving or deleting a key or a grant moves the stamp
+(signals below), so a revocation reaches every process within
+``REGISTRY_CATALOG_CHECK_SECONDS``. Async code (the MCP gateway) looks keys up inside
+:func:`from_memory`, on its event loop: there the table and "last used" never query
+the database but raise :class:`NotInMemory`, and the caller asks again from a worker
+thread (a cold table, a stamp due for a read, a last use to record).
+
+The commands and the admin make, renew and revoke keys only through the functions here
+(``create_key``, ``rotate_secret``, ``reissue_key``, ``revoke``), and check grants with
+``check_grant``: a grant names an exposed REST operation, MCP tool, resource or prompt
+of a capability, or the whole capability (docs/access.md).
+
+Must not import httpx, the MCP SDK, or anything of ``api/`` or ``mcp/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hmac
+import logging
+import re
+import secrets
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+
+from capabilities_app.core import database
+from capabilities_app.core.errors import RegistryError
+from capabilities_app.store import versioning
+from capabilities_app.store.models import (
+    Capability,
+    ClientGrant,
+    ClientKey,
+    ConsumedOperation,
+    ExposedOperation,
+    McpPrompt,
+    McpResource,
+    Tool,
+)
+
+logger = logging.getLogger(__name__)
+
+KEY_START = "crk_"
+PREFIX_LENGTH = len(KEY_START) + 8
+# What a key given from outside (DEMO_CLIENT_KEY) must look like: found by its prefix.
+KEY_FORM = re.compile(r"crk_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}")
+
+
+class InvalidGrant(RegistryError):
+    """A grant that names nothing the registry has; ``part`` is what is wrong in it
+    (``capability`` or ``target``: the admin shows the error on that field)."""
+
+    code = "invalid_grant"
+    status = 400
+    title = "Invalid grant"
+
+    def __init__(self, detail: str, part: str = "capability") -> None:
+        super().__init__(detail)
+        self.part = part
+
+
+class InvalidKey(RegistryError):
+    """A key given to the registry (``DEMO_CLIENT_KEY``) that does not have a key's form."""
+
+    code = "invalid_key"
+    status = 400
+    title = "Invalid client key"
+
+
+def digest(secret: str) -> str:
+    """The keyed hash a key (or any caller credential) is stored and compared as."""
+    key = settings.REGISTRY_CLIENT_KEY_SECRET.encode()
+    # hmac.digest: the one-shot C HMAC (1.7 µs here against 2.7 µs for hmac.new).
+    return hmac.digest(key, secret.encode(), "sha256").hex()
+
+
+def new_key() -> tuple[str, str]:
+    """A fresh key and its prefix."""
+    prefix = KEY_START + secrets.token_hex(4)
+    return f"{prefix}_{secrets.token_urlsafe(32)}", prefix
+
+
+def looks_like_key(value: str) -> bool:
+    return value.startswith(KEY_START) and len(value) > PREFIX_LENGTH + 1
+
+
+def check_secret(secret: str) -> None:
+    """Refuse a key given from outside unless it has a key's form (the message never
+    repeats it)."""
+    if not KEY_FORM.fullmatch(secret):
+        raise InvalidKey(
+            "a client key reads crk_, 8 lower-case hex digits, _ and 20 or more of "
+            "A-Z a-z 0-9 _ - (as create_client_key prints them)"
+        )
+
+
+# -- grants -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grants:
+    """What a client may call: whole capabilities, and single names in capabilities.
+
+    ``limits`` holds the per-grant rate limits: ``(capability, target)`` (target ``""``
+    for a whole capability) to a rate string.
+    """
+
+    whole: frozenset[str] = frozenset()
+    targets: frozenset[tuple[str, str]] = frozenset()
+    limits: tuple[tuple[tuple[str, str], str], ...] = ()
+
+    @classmethod
+    def parse(cls, scopes: Iterable[str]) -> Grants:
+        """Grants from ``CAPABILITY`` / ``CAPABILITY:TARGET`` strings (as commands take
+        them; OAuth scopes, which start with ``capability:``, are read by ``oauth``)."""
+        whole: set[str] = set()
+        targets: set[tuple[str, str]] = set()
+        for scope in scopes:
+            capability, _, target = scope.partition(":")
+            if not capability:
+                continue
+            if target:
+                targets.add((capability, target))
+            else:
+                whole.add(capability)
+        return cls(frozenset(whole), frozenset(targets))
+
+    def allows(self, capability: str, target: str) -> bool:
+        return capability in self.whole or (capability, target) in self.targets
+
+    def touches(self, capability: str) -> bool:
+        """Whether anything in ``capability`` is granted."""
+        return capability in self.whole or any(c == capability for c, _ in self.targets)
+
+    def limit_for(self, capability: str, target: str) -> tuple[str, str] | None:
+        """The per-grant limit that covers a call, as (grant label, rate); None if none."""
+        for (grant_capability, grant_target), rate in self.limits:
+            if grant_capability == capability and grant_target in ("", target):
+                label = f"{capability}:{grant_target}" if grant_target else capability
+                return label, rate
+        return None
+
+    def __str__(self) -> str:
+        names = sorted(self.whole) + sorted(f"{c}:{t}" for c, t in self.targets)
+        return " ".join(names) or "(nothing)"
+
+
+EVERYTHING = None  # the grants of a caller the registry does not restrict (stdio, keys off)
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who is calling, once their credential is checked: a key, or an access token."""
+
+    id: str  # "key:<pk>" or "token:<issuer> <subject>": what jobs and limits key on
+    name: str
+    grants: Grants
+    rate_limit: str = ""  # an override of REGISTRY_RATE_LIMIT ("" = the default)
+    kind: str = "key"
+
+
+# -- the table in memory --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    pk: int
+    name: str
+    prefix: str
+    digest: str
+    expires_at: dt.datetime | None
+    revoked: bool
+    client: Client
+
+
+@dataclass
+class KeyTable:
+    version: int
+    by_prefix: dict[str, KeyRecord] = field(default_factory=dict)
+
+
+def _load(version: int) -> KeyTable:
+    table = KeyTable(version)
+    grants: dict[int, list[ClientGrant]] = {}
+    for grant in ClientGrant.objects.all():
+        grants.setdefault(grant.key_id, []).append(grant)
+    for key in ClientKey.objects.all():
+        rows = grants.get(key.pk, [])
+        client = Client(
+            id=f"key:{key.pk}",
+            name=key.name,
+            grants=Grants(
+                whole=frozenset(g.capability for g in rows if not g.target),
+                targets=frozenset((g.capability, g.target) for g in rows if g.target),
+                limits=tuple(
+                    ((g.capability, g.target), g.rate_limit) for g in rows if g.rate_limit
+                ),
+            ),
+            rate_limit=key.rate_limit,
+        )
+        table.by_prefix[key.prefix] = KeyRecord(
+            pk=key.pk,
+            name=key.name,
+            prefix=key.prefix,
+            digest=key.digest,
+            expires_at=key.expires_at,
+            revoked=key.revoked_at is not None,
+            client=client,
+        )
+    return table
+
+
+_kept = versioning.Kept(versioning.current_clients_version, versioning.is_clients_fresh, _load)
+
+
+class NotInMemory(Exception):
+    """Inside :func:`from_memory`: the answer needs the database (ask from a thread)."""
+
+
+_memory_only: ContextVar[bool] = ContextVar("clients_memory_only", default=False)
+
+
+@contextmanager
+def from_memory() -> Iterator[None]:
+    """Within it, :func:`key_table` and :func:`touch` never query the database: they
+    raise :class:`NotInMemory` instead (for an event loop, which must not block)."""
+    token = _memory_only.set(True)
+    try:
+        yield
+    finally:
+        _memory_only.reset(token)
+
+
+def key_table() -> KeyTable:
+    """The keys as of the clients stamp (rebuilt when it moved; kept during an outage)."""
+    if _memory_only.get():
+        table = _kept.peek()
+        if table is None:
+            raise NotInMemory
+        return table
+    return _kept.get()
+
+
+def reset() -> None:
+    """Forget the table and the touches (tests)."""
+    _kept.forget()
+    _touched.clear()
+
+
+class KeyNotAccepted(RegistryError):
+    """A presented key that is unknown, revoked or expired (the detail says which)."""
+
+    code = "invalid_client_key"
+    status = 401
+    title = "Invalid client key"
+
+
+def find_client(key: str) -> Client:
+    """The client a presented key belongs to; :class:`KeyNotAccepted` otherwise.
+
+    The detail names the key only by its prefix; the key itself appears nowhere.
+    """
+    prefix = key[:PREFIX_LENGTH]
+    record = key_table().by_prefix.get(prefix) if looks_like_key(key) else None
+    if record is None or not hmac.compare_digest(record.digest, digest(key)):
+        raise KeyNotAccepted("this client key is not known to the registry")
+    if record.revoked:
+        raise KeyNotAccepted(f"the client key {record.prefix}… was revoked")
+    if record.expires_at is not None and record.expires_at <= timezone.now():
+        raise KeyNotAccepted(f"the client key {record.prefix}… expired")
+    touch(record.pk)
+    return record.client
+
+
+# -- last use -------------------------------------------------------------------------
+
+_touched: dict[int, float] = {}
+
+
+def touch(pk: int) -> None:
+    """Record a key's use in the database, at most every REGISTRY_CLIENT_KEY_TOUCH_SECONDS.
+
+    One UPDATE per key per interval per process; never fails the call it records.
+    """
+    now = time.monotonic()
+    last = _touched.get(pk)
+    if last is not None and now - last < settings.REGISTRY_CLIENT_KEY_TOUCH_SECONDS:
+        return
+    if _memory_only.get():
+        raise NotInMemory  # recorded by the same lookup, asked again from a thread
+    _touched[pk] = now
+    try:
+        ClientKey.objects.filter(pk=pk).update(last_used_at=timezone.now())
+    except database.UNAVAILABLE:
+        database.discard()  # the call goes on; its use is recorded next time
+    except Exception:  # a locked SQLite file, say: "last used" is best effort
+        logger.warning("could not record the use of client key %s", pk, exc_info=True)
+
+
+# -- making and revoking keys (commands and the admin call these) ------------------------
+
+
+@dataclass(frozen=True)
+class MadeKey:
+    key: ClientKey
+    secret: str  # shown once, never stored
+
+
+def parse_grant(text: str) -> tuple[str, str]:
+    """``CAPABILITY`` or ``CAPABILITY:TARGET`` as (capability, target)."""
+    capability, _, target = text.strip().partition(":")
+    if not capability:
+        raise InvalidGrant(f"a grant is CAPABILITY or CAPABILITY:OPERATION_OR_TOOL, not {text!r}")
+    return capability, target
+
+
+def grantable_names(capability: Capability) -> set[str]:
+    """What a grant of ``capability`` can name: its exposed REST operations', MCP tools',
+    resources' and prompts' names (what clients call)."""
+    names: set[str] = set()
+    for model, expose in (
+        (ExposedOperation, "resource__expose__capability"),
+        (Tool, "expose__capability"),
+        (McpResource, "expose__capability"),
+        (McpPrompt, "expose__capability"),
+    ):
+        names.update(model.objects.filter(**{expose: capability}).values_list("name", flat=True))
+    names.discard("")  # an unnamed REST operation: only a whole-capability grant covers it
+    return names
+
+
+def check_grant(capability: str, target: str = "") -> None:
+    """Refuse a grant that names no capability of the registry, or a ``target`` that is
+    no exposed name of it (:class:`InvalidGrant`, saying what could be granted).
+
+    The models are read, not the catalog: a disabled capability can be granted ahead.
+    """
+    found = Capability.objects.filter(name=capability).first()
+    if found is None:
+        known = Capability.objects.values_list("name", flat=True)
+        close = difflib.get_close_matches(capability, list(known), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise InvalidGrant(f"there is no capability {capability!r}{hint}")
+    if not target:
+        return
+    names = grantable_names(found)
+    if target in names:
+        return
+    detail = (
+        f"{target!r} is not an exposed REST operation, MCP tool, resource or prompt "
+        f"of {capability!r}"
+    )
+    consumed = ConsumedOperation.objects.filter(
+        resource__consumes__capability=found, name=target
+    ).exists()
+    if consumed:
+        detail += (
+            "; it is a consumed operation: a grant names what the client calls, "
+            "not the operation behind it"
+        )
+    shown = sorted(names)
+    if shown:
+        more = f" and {len(shown) - 30} more" if len(shown) > 30 else ""
+        detail += f" (its names: {', '.join(shown[:30])}{more})"
+    else:
+        detail += " (it exposes no named operation, tool, resource or prompt: grant it whole)"
+    raise InvalidGrant(detail, part="target")
+
+
+@transaction.atomic
+def create_key(
+    name: str,
+    *,
+    grants: Iterable[str] = (),
+    owner: str = "",
+    description: str = "",
+    expires_in_days: float | None = None,
+    rate_limit: str = "",
+    check: bool = True,
+) -> MadeKey:
+    """A new key with its grants; the secret is in the result, and only there.
+
+    Each grant is checked (:func:`check_grant`) unless ``check`` is off; one bad grant
+    and nothing is written.
+    """
+    secret, prefix = new_key()
+    expires_at = (
+        timezone.now() + dt.timedelta(days=expires_in_days) if expires_in_days is not None else None
+    )
+    key = ClientKey(
+        name=name,
+        owner=owner,
+        description=description,
+        prefix=prefix,
+        digest=digest(secret),
+        expires_at=expires_at,
+        rate_limit=rate_limit,
+    )
+    key.full_clean()
+    key.save()
+    _grant(key, grants, check=check)
+    return MadeKey(key, secret)
+
+
+def _grant(key: ClientKey, grants: Iterable[str], *, check: bool) -> None:
+    for text in grants:
+        capability, target = parse_grant(text)
+        if check:
+            check_grant(capability, target)
+        ClientGrant.objects.get_or_create(key=key, capability=capability, target=target)
+
+
+def rotate_secret(key: ClientKey, secret: str | None = None) -> str:
+    """Give ``key`` a new secret (``secret`` if given: :func:`check_secret`), unsaved;
+    the admin's "create" shows it once. The old secret stops once the key is saved."""
+    if secret is None:
+        secret, prefix = new_key()
+    else:
+        check_secret(secret)
+        prefix = secret[:PREFIX_LENGTH]
+    key.prefix, key.digest = prefix, digest(secret)
+    return secret
+
+
+@transaction.atomic
+def reissue_key(
+    name: str, *, grants: Iterable[str], secret: str | None = None, **fields: str
+) -> MadeKey:
+    """The key ``name`` with a new secret (or ``secret``) and exactly ``grants``: made if
+    missing, else given the secret, unrevoked and unexpired (the demo key, each run)."""
+    key = ClientKey.objects.select_for_update().filter(name=name).first()
+    if key is None:
+        key = ClientKey(name=name, **fields)
+    secret = rotate_secret(key, secret)
+    key.revoked_at = key.expires_at = None
+    key.full_clean()
+    key.save()
+    key.grants.all().delete()
+    _grant(key, grants, check=True)
+    return MadeKey(key, secret)
+
+
+def find_key(name_or_prefix: str) -> ClientKey | None:
+    """A key by its name, or by its prefix (``crk_1a2b3c4d``, with or without what follows)."""
+    found = ClientKey.objects.filter(name=name_or_prefix).first()
+    if found is None and name_or_prefix.startswith(KEY_START):
+        found = ClientKey.objects.filter(prefix=name_or_prefix[:PREFIX_LENGTH]).first()
+    return found
+
+
+def revoke(key: ClientKey) -> bool:
+    """Revoke ``key`` (kept, so its callers are told it was revoked); False if it was."""
+    if key.revoked_at is not None:
+        return False
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+    return True
+
+
+@dataclass(frozen=True)
+class Revoked:
+    revoked: list[ClientKey]
+    already: list[ClientKey]
+
+
+@transaction.atomic
+def revoke_all(keys: Iterable[ClientKey]) -> Revoked:
+    """Revoke every key of ``keys`` (the admin's action); which were, which already were."""
+    done = Revoked([], [])
+    for key in keys:
+        (done.revoked if revoke(key) else done.already).append(key)
+    return done
+
+
+STATUSES = ("active", "revoked", "expired")
+
+
+def status_of(key: ClientKey, now: dt.datetime | None = None) -> str:
+    """``active``, ``revoked`` or ``expired`` (revoked wins: it says more)."""
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.expires_at is not None and key.expires_at <= (now or timezone.now()):
+        return "expired"
+    return "active"
+
+
+def with_status(keys: QuerySet[ClientKey], status: str) -> QuerySet[ClientKey]:
+    """The keys of ``keys`` that :func:`status_of` says have ``status``."""
+    now = timezone.now()
+    expired = Q(expires_at__isnull=False, expires_at__lte=now)
+    if status == "revoked":
+        return keys.filter(revoked_at__isnull=False)
+    if status == "expired":
+        return keys.filter(expired, revoked_at__isnull=True)
+    if status == "active":
+        return keys.filter(revoked_at__isnull=True).exclude(expired)
+    return keys
+
+
+# -- the stamp moves with every change of a key or a grant -------------------------------
+
+
+def _changed(sender, **kwargs) -> None:
+    if kwargs.get("update_fields") == frozenset({"last_used_at"}):
+        return
+    versioning.bump("clients_version")
+
+
+for _model in (ClientKey, ClientGrant):
+    post_save.connect(_changed, sender=_model, dispatch_uid=f"clients-stamp-save-{_model.__name__}")
+    post_delete.connect(
+        _changed, sender=_model, dispatch_uid=f"clients-stamp-delete-{_model.__name__}"
+    )

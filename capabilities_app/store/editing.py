@@ -1,0 +1,237 @@
+"""What an edit made in the admin means beyond saving its rows.
+
+- The version stamp moves, so every process serves the edit (``versioning``).
+- The capability is marked edited (``Capability.edited_at``): an import over it then
+  refuses unless forced, naming what it would overwrite (:func:`overwritten_by`), so
+  an admin's edit is never lost without a word. An import clears the mark.
+- An imported consumes block whose content is edited (the block, its resources,
+  operations or parameters) is detached from the document it came from: it no longer
+  is that document's block, so the export writes it inline rather than as a
+  ``location``/``import`` reference that would lose the edit.
+- A ``with`` reference must name a parameter its tool or operation declares
+  (:func:`with_reference_errors`, the same rule ``specs`` applies to documents).
+
+The admin calls :func:`record_edit` and :func:`with_reference_errors`; the importer
+calls :func:`overwritten_by`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from capabilities_app.core.errors import SpecError
+from capabilities_app.store import exporter, versioning
+from capabilities_app.store.layout import PARTS
+from capabilities_app.store.loader import KeyPath, parse_source
+from capabilities_app.store.models import (
+    AggregateFunction,
+    Capability,
+    ConsumedOperation,
+    ConsumedOutputParameter,
+    ConsumedParameter,
+    ConsumedResource,
+    Consumes,
+    ExposedOperation,
+    Tool,
+)
+from capabilities_app.store.specs import dangling_message, dangling_references, path_variables
+
+_PART_OF_MODEL = {part.model: part for part in PARTS.values()}
+
+
+def consumes_of(obj: models.Model) -> int | None:
+    """The id of the consumes block ``obj`` belongs to, if it belongs to one."""
+    if isinstance(obj, Consumes):
+        return obj.pk
+    if isinstance(obj, ConsumedResource):
+        return obj.consumes_id
+    if isinstance(obj, ConsumedOperation):
+        return obj.resource.consumes_id if obj.resource_id else None
+    if isinstance(obj, ConsumedOutputParameter):
+        return obj.operation.resource.consumes_id if obj.operation_id else None
+    if isinstance(obj, ConsumedParameter):
+        if obj.consumes_id:
+            return obj.consumes_id
+        if obj.resource_id:
+            return obj.resource.consumes_id
+        if obj.operation_id:
+            return obj.operation.resource.consumes_id
+    return None
+
+
+def capability_of(obj: models.Model) -> int | None:
+    """The id of the capability ``obj`` is a part of (following ``layout``'s paths)."""
+    if isinstance(obj, Capability):
+        return obj.pk
+    part = _PART_OF_MODEL.get(type(obj).__name__)
+    for lookup in part.capability_paths if part else ():
+        *parents, last = lookup.split("__")
+        current: Any = obj
+        for attr in parents:
+            if getattr(current, f"{attr}_id", None) is None:
+                break
+            current = getattr(current, attr)
+        else:
+            found = getattr(current, f"{last}_id", None)
+            if found is not None:
+                return found
+    return None
+
+
+def record_edit(objects: Iterable[models.Model]) -> None:
+    """Account for admin edits of ``objects`` (possibly none): detach, mark, move the stamp."""
+    objects = list(objects)
+    ids = {consumes_of(obj) for obj in objects} - {None}
+    if ids:
+        for consumes in Consumes.objects.filter(pk__in=ids, import_location__isnull=False):
+            consumes.import_location = None
+            consumes.import_name = None
+            consumes.import_alias = None
+            consumes.import_description = None
+            consumes.import_sha256 = ""
+            consumes.extra.pop("__import__", None)
+            consumes.save(
+                update_fields=[
+                    "import_location",
+                    "import_name",
+                    "import_alias",
+                    "import_description",
+                    "import_sha256",
+                    "extra",
+                ]
+            )
+    edited = {capability_of(obj) for obj in objects} - {None}
+    if edited:
+        # update(): no save() of the capability, so its own auto_now field stays as it is.
+        Capability.objects.filter(pk__in=edited).update(edited_at=timezone.now())
+    versioning.bump()
+
+
+# --------------------------------------------------------------------------- edits vs imports
+
+_MISSING = object()
+
+
+def differences(before: Any, after: Any, path: KeyPath = ()) -> list[KeyPath]:
+    """The key paths where two documents differ (the deepest ones that do)."""
+    if before == after:
+        return []
+    if isinstance(before, dict) and isinstance(after, dict):
+        found: list[KeyPath] = []
+        for key in [*after, *(k for k in before if k not in after)]:
+            if key not in before or key not in after:
+                found.append((*path, key))
+            else:
+                found.extend(differences(before[key], after[key], (*path, key)))
+        return found
+    if isinstance(before, list) and isinstance(after, list):
+        found = []
+        for i in range(max(len(before), len(after))):
+            if i >= len(before) or i >= len(after):
+                found.append((*path, i))
+            else:
+                found.extend(differences(before[i], after[i], (*path, i)))
+        return found
+    return [path]
+
+
+def value_at(document: Any, path: KeyPath) -> Any:
+    for key in path:
+        if (isinstance(document, dict) and key in document) or (
+            isinstance(document, list) and isinstance(key, int) and key < len(document)
+        ):
+            document = document[key]
+        else:
+            return _MISSING
+    return document
+
+
+def last_imported(capability: Capability) -> Any:
+    """The document as it was last imported (``{}`` when there is none to read)."""
+    text = capability.source_document
+    if not text:
+        return {}
+    try:
+        return parse_source(text, origin="stored", max_bytes=len(text.encode()) + 1).data
+    except SpecError:
+        return {}
+
+
+def edits_since_import(capability: Capability) -> list[KeyPath]:
+    """Where the capability as stored differs from the document last imported."""
+    return differences(last_imported(capability), exporter.build_document(capability))
+
+
+def overwritten_by(capability: Capability, document: Any) -> list[KeyPath]:
+    """The admin's edits (since the last import) that importing ``document`` would undo.
+
+    Both sides are compared as written (imported consumes blocks as references): an
+    edit the new document holds too is kept by the import, so it is not listed.
+    """
+    if capability.edited_at is None:
+        return []
+    current = exporter.build_document(capability)
+    return [
+        path
+        for path in differences(last_imported(capability), current)
+        if value_at(current, path) != value_at(document, path)
+    ]
+
+
+# --------------------------------------------------------------------------- with references
+
+
+def with_reference_errors(
+    owner: models.Model,
+    with_values: Any,
+    *,
+    parameter_names: list[str] | None = None,
+    resource_names: list[str] | None = None,
+) -> list[str]:
+    """Messages for ``with`` references to parameters ``owner`` does not declare (§3).
+
+    ``owner`` is a tool, a REST operation or an aggregate function, possibly unsaved;
+    ``parameter_names`` (and, for a REST operation, ``resource_names``) replace the
+    stored parameters, for a page that edits them in the same post.
+    """
+    if isinstance(owner, Tool):
+        namespace = owner.expose.namespace if owner.expose_id else ""
+        label = f"tool {owner.name!r}"
+    elif isinstance(owner, AggregateFunction):
+        namespace = owner.aggregate.namespace if owner.aggregate_id else ""
+        label = f"function {owner.name!r}"
+    elif isinstance(owner, ExposedOperation):
+        resource = owner.resource if owner.resource_id else None
+        namespace = (resource.expose.namespace or "") if resource else ""
+        label = f"operation {owner.method} {resource.path if resource else ''}".rstrip()
+    else:
+        return []
+    if parameter_names is None:
+        parameter_names = list(owner.parameters.values_list("name", flat=True)) if owner.pk else []
+    names = list(parameter_names)
+    if isinstance(owner, ExposedOperation):
+        resource = owner.resource if owner.resource_id else None
+        if resource_names is None:
+            resource_names = (
+                list(resource.parameters.values_list("name", flat=True)) if resource else []
+            )
+        names += resource_names
+        if names:
+            names += [*path_variables(resource.path if resource else ""), "body"]
+    if not names:
+        return []  # nothing declared: a caller may send any parameter
+    prefixes = ("rest", "tools", namespace or "")
+    places = [("with", with_values)]
+    for i, step in enumerate(owner.steps if isinstance(owner.steps, list) else []):
+        if isinstance(step, dict):
+            places.append((f"steps[{i}].with", step.get("with")))
+    return [
+        f"{where}.{'.'.join(str(k) for k in key_path)}: "
+        + dangling_message(reference, label, names)
+        for where, values in places
+        for key_path, reference in dangling_references(values, prefixes, names)
+    ]
