@@ -289,7 +289,7 @@ class Workspace:
             output = manage(self.env, *args)
         else:
             code = (
-                "from capabilities_app import clients; "
+                "from capabilities_app.access import clients; "
                 f"print(clients.create_key({name!r}, grants={list(grants)!r}).secret)"
             )
             output = manage(self.env, "shell", "-c", code)

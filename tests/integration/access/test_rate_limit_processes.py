@@ -59,7 +59,7 @@ capability:
 """
 
 MAKE_KEY = (
-    "from capabilities_app import clients; "
+    "from capabilities_app.access import clients; "
     "print(clients.create_key('load', grants=['limits']).secret)"
 )
 
