@@ -93,7 +93,8 @@ def public_urls(app_configs=None, **kwargs) -> list[Warning]:
 @register()
 def rate_limit(app_configs=None, **kwargs) -> list[Error]:
     """REGISTRY_RATE_LIMIT must parse: every counted call reads it."""
-    from capabilities_app.access.ratelimit import InvalidRate, parse_rate
+    from capabilities_app.access.ratelimit import parse_rate
+    from capabilities_app.core.errors import InvalidRate
 
     try:
         parse_rate(settings.REGISTRY_RATE_LIMIT)

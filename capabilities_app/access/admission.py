@@ -28,8 +28,12 @@ from django.conf import settings
 
 from capabilities_app.access import clients, oauth
 from capabilities_app.access.clients import Client
-from capabilities_app.access.exposes import NotAuthenticated
-from capabilities_app.core.errors import RegistryError
+from capabilities_app.core.errors import (
+    InsufficientScope,
+    KeyNotAccepted,
+    NotAuthenticated,
+    NotGranted,
+)
 
 API_KEY_HEADER = "x-api-key"
 
@@ -59,21 +63,6 @@ class Door:
             else (settings.REGISTRY_PUBLIC_URL)
         )
         return f"{base}/.well-known/oauth-protected-resource/{self.surface}/{self.namespace}"
-
-
-class NotGranted(RegistryError):
-    code = "not_granted"
-    status = 403
-    title = "Not granted"
-
-    def __init__(self, detail: str, challenge: str = "") -> None:
-        super().__init__(detail)
-        self.challenge = challenge
-
-
-class InsufficientScope(NotGranted):
-    code = "insufficient_scope"
-    title = "Insufficient scope"
 
 
 def challenge(door: Door, **params: str) -> str:
@@ -141,14 +130,14 @@ def identify(door: Door, headers: Mapping[str, str]) -> Client | None:
     if clients.looks_like_key(credential):
         try:
             return clients.find_client(credential)
-        except clients.KeyNotAccepted as error:
+        except KeyNotAccepted as error:
             error.challenge = challenge(door, error="invalid_token")
             raise
     if oauth.configured() and oauth.looks_like_token(credential):
         return oauth.verify(credential, door)
     if not settings.REGISTRY_REQUIRE_CLIENT_KEY:
         return None  # keys optional: a bearer value that is no key is not the registry's
-    error = clients.KeyNotAccepted("this client key is not known to the registry")
+    error = KeyNotAccepted("this client key is not known to the registry")
     error.challenge = challenge(door, error="invalid_token")
     raise error
 

@@ -44,7 +44,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from capabilities_app.core import database
-from capabilities_app.core.errors import RegistryError
+from capabilities_app.core.errors import InvalidGrant, InvalidKey, KeyNotAccepted
 from capabilities_app.store import versioning
 from capabilities_app.store.models import (
     Capability,
@@ -63,27 +63,6 @@ KEY_START = "crk_"
 PREFIX_LENGTH = len(KEY_START) + 8
 # What a key given from outside (DEMO_CLIENT_KEY) must look like: found by its prefix.
 KEY_FORM = re.compile(r"crk_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}")
-
-
-class InvalidGrant(RegistryError):
-    """A grant that names nothing the registry has; ``part`` is what is wrong in it
-    (``capability`` or ``target``: the admin shows the error on that field)."""
-
-    code = "invalid_grant"
-    status = 400
-    title = "Invalid grant"
-
-    def __init__(self, detail: str, part: str = "capability") -> None:
-        super().__init__(detail)
-        self.part = part
-
-
-class InvalidKey(RegistryError):
-    """A key given to the registry (``DEMO_CLIENT_KEY``) that does not have a key's form."""
-
-    code = "invalid_key"
-    status = 400
-    title = "Invalid client key"
 
 
 def digest(secret: str) -> str:
@@ -264,14 +243,6 @@ def reset() -> None:
     """Forget the table and the touches (tests)."""
     _kept.forget()
     _touched.clear()
-
-
-class KeyNotAccepted(RegistryError):
-    """A presented key that is unknown, revoked or expired (the detail says which)."""
-
-    code = "invalid_client_key"
-    status = 401
-    title = "Invalid client key"
 
 
 def find_client(key: str) -> Client:

@@ -18,18 +18,8 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from capabilities_app.core.errors import RegistryError
+from capabilities_app.core.errors import NotAuthenticated
 from capabilities_app.runtime.templating import Binds, render
-
-
-class NotAuthenticated(RegistryError):
-    code = "not_authenticated"
-    status = 401
-    title = "Missing or bad credential"
-
-    def __init__(self, detail: str, challenge: str = "Bearer") -> None:
-        super().__init__(detail)
-        self.challenge = challenge
 
 
 def _same(given: str, expected: str) -> bool:

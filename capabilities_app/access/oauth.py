@@ -47,7 +47,7 @@ from jwt import PyJWK, PyJWKClient, PyJWKSet
 from jwt.exceptions import PyJWKClientError, PyJWKSetError, PyJWTError
 
 from capabilities_app.access.clients import Client, Grants
-from capabilities_app.core.errors import RegistryError
+from capabilities_app.core.errors import InvalidToken, KeysUnavailable
 
 if TYPE_CHECKING:
     from capabilities_app.access.admission import Door
@@ -75,26 +75,6 @@ JWKS_LIFESPAN_SECONDS = 300  # a fetched JWKS is used this long before it is fet
 JWKS_COOLDOWN_SECONDS = 30  # an unknown kid fetches the JWKS again at most this often
 JWKS_TIMEOUT_SECONDS = 5  # for one JWKS fetch
 JWKS_RETRY_SECONDS = 10  # with no keys at all, a failed fetch is tried again after this
-
-
-class InvalidToken(RegistryError):
-    """An access token that is not one for this resource (the detail says why)."""
-
-    code = "invalid_token"
-    status = 401
-    title = "Invalid access token"
-
-    def __init__(self, detail: str, challenge: str = "") -> None:
-        super().__init__(detail)
-        self.challenge = challenge
-
-
-class KeysUnavailable(RegistryError):
-    """The issuer's keys cannot be had: no token can be checked now."""
-
-    code = "jwks_unavailable"
-    status = 503
-    title = "Token keys unavailable"
 
 
 def configured() -> bool:

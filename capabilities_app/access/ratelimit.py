@@ -44,7 +44,7 @@ from django.db import connection, transaction
 
 from capabilities_app.access.clients import Client
 from capabilities_app.core import database
-from capabilities_app.core.errors import RegistryError
+from capabilities_app.core.errors import InvalidRate, RateLimited
 from capabilities_app.store.models import RateCounter
 
 logger = logging.getLogger(__name__)
@@ -56,29 +56,6 @@ SWEEP_SECONDS = 60.0  # how often a process deletes past database windows
 RETRY_FIRST_SECONDS = 1.0  # after a store failure, calls go uncounted this long, doubling
 RETRY_MAX_SECONDS = 30.0
 MAX_BUCKET = 200  # longer buckets (a token's issuer and subject) are hashed
-
-
-class InvalidRate(RegistryError):
-    """A rate that does not parse. Keys and grants are validated when saved, so at call
-    time only a wrong REGISTRY_RATE_LIMIT can raise it (system check E005 says so first)."""
-
-    code = "invalid_rate"
-    status = 500
-    title = "Invalid rate limit"
-
-
-class RateLimited(RegistryError):
-    """A call over a limit: 429, ``Retry-After`` and the RateLimit fields of the call."""
-
-    code = "rate_limited"
-    status = 429
-    title = "Too many requests"
-
-    def __init__(self, detail: str, retry_after: int, quota: Quota) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
-        self.quota = quota
-        self.response_headers = quota.headers()
 
 
 # -- rates and windows ----------------------------------------------------------------

@@ -29,19 +29,13 @@ from django.conf import settings
 
 from capabilities_app.access import oauth
 from capabilities_app.access.admission import Door, scope_of
-from capabilities_app.core.errors import RegistryError
+from capabilities_app.core.errors import ResourceNotFound
 from capabilities_app.runtime.catalog import Catalog
 
 PATH_PREFIX = "/.well-known/oauth-protected-resource"
 MAX_AGE_SECONDS = 300
 CACHE_CONTROL = f"public, max-age={MAX_AGE_SECONDS}"
 METHODS = ("GET", "HEAD")
-
-
-class ResourceNotFound(RegistryError):
-    code = "resource_not_found"
-    status = 404
-    title = "No such protected resource"
 
 
 def rest_document(catalog: Catalog, namespace: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from django.db import models
 from django.forms.models import BaseInlineFormSet
 
 from capabilities_app.access import clients
+from capabilities_app.core.errors import InvalidGrant
 from capabilities_app.store import editing
 from capabilities_app.store.layout import NAME_PATTERN
 from capabilities_app.store.models import ClientGrant, ExposedResource
@@ -166,6 +167,6 @@ class ClientGrantForm(forms.ModelForm):
         if capability:
             try:
                 clients.check_grant(capability, cleaned.get("target") or "")
-            except clients.InvalidGrant as error:
+            except InvalidGrant as error:
                 self.add_error(error.part, error.detail)
         return cleaned

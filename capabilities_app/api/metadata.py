@@ -12,9 +12,13 @@ import json
 from django.http import HttpRequest, HttpResponse
 
 from capabilities_app.access import resource_metadata
-from capabilities_app.api.problems import PROBLEM_JSON, problem
-from capabilities_app.core.errors import RegistryError
-from capabilities_app.runtime.catalog import MethodNotAllowed, get_catalog
+from capabilities_app.core.errors import (
+    PROBLEM_JSON,
+    MethodNotAllowed,
+    RegistryError,
+    ResourceNotFound,
+)
+from capabilities_app.runtime.catalog import get_catalog
 
 
 def protected_resource(request: HttpRequest, rest: str = "") -> HttpResponse:
@@ -26,18 +30,18 @@ def protected_resource(request: HttpRequest, rest: str = "") -> HttpResponse:
             )
         surface, _, namespace = rest.strip("/").partition("/")
         if surface != "rest" or not namespace or "/" in namespace:
-            raise resource_metadata.ResourceNotFound(
+            raise ResourceNotFound(
                 "the web server serves the metadata of REST exposes only, at "
                 f"{resource_metadata.PATH_PREFIX}/rest/<namespace>"
             )
         document = resource_metadata.rest_document(get_catalog(), namespace)
     except RegistryError as error:
-        if not isinstance(error, (MethodNotAllowed, resource_metadata.ResourceNotFound)):
+        if not isinstance(error, (MethodNotAllowed, ResourceNotFound)):
             raise  # a database outage: the middleware answers 503
-        body = problem(error.status, error.code, error.title, error.detail, request.path)
+        body = error.problem(request.path)
         response = HttpResponse(json.dumps(body), status=error.status, content_type=PROBLEM_JSON)
-        if isinstance(error, MethodNotAllowed):
-            response["Allow"] = ", ".join(error.allowed)
+        for name, value in error.headers().items():
+            response[name] = value
         return response
     body = b"" if request.method == "HEAD" else json.dumps(document).encode()
     response = HttpResponse(body, content_type="application/json")

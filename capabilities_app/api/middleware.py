@@ -15,12 +15,12 @@ import json
 
 from django.http import HttpRequest, HttpResponse
 
-from capabilities_app.api.problems import PROBLEM_JSON, problem
 from capabilities_app.core import database
+from capabilities_app.core.errors import PROBLEM_JSON, DatabaseUnavailable
 
 
-def problem_response(error: database.DatabaseUnavailable, instance: str) -> HttpResponse:
-    body = problem(error.status, error.code, error.title, error.detail, instance)
+def problem_response(error: DatabaseUnavailable, instance: str) -> HttpResponse:
+    body = error.problem(instance)
     response = HttpResponse(json.dumps(body), status=error.status, content_type=PROBLEM_JSON)
     return database.logged(response)
 
@@ -36,6 +36,6 @@ class DatabaseUnavailableMiddleware:
         if isinstance(exception, database.UNAVAILABLE):
             # Django closes the failed connection when the request ends (request_finished).
             return problem_response(database.down(exception), request.path)
-        if isinstance(exception, database.DatabaseUnavailable):
+        if isinstance(exception, DatabaseUnavailable):
             return problem_response(exception, request.path)
         return None

@@ -1,9 +1,10 @@
 """Errors as RFC 9457 problem details (``application/problem+json``) with a stable code.
 
-DRF's exception handler for the whole API: registry errors keep their code and
-status; DRF's own exceptions get one (``parse_error``, ``not_authenticated``, …); the
-database being unreachable is 503 ``database_unavailable`` (``database``); anything
-else is left to Django (a 500, logged).
+DRF's exception handler for the whole API: a registry error answers its own problem and
+headers (``core.errors``); DRF's own exceptions get a code (``parse_error``,
+``not_authenticated``, …); the database being unreachable is 503
+``database_unavailable`` (``core.database``); anything else is left to Django (a 500,
+logged).
 """
 
 from __future__ import annotations
@@ -14,40 +15,14 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from capabilities_app.core import database
-from capabilities_app.core.errors import RegistryError
-from capabilities_app.runtime.catalog import MethodNotAllowed
+from capabilities_app.core.errors import PROBLEM_JSON, DatabaseUnavailable, RegistryError, problem
 
-PROBLEM_JSON = "application/problem+json"
-
-
-def problem(status: int, code: str, title: str, detail: str, instance: str = "") -> dict[str, Any]:
-    body = {
-        "type": "about:blank",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    if instance:
-        body["instance"] = instance
-    return body
+__all__ = ["exception_handler", "problem_response"]
 
 
 def problem_response(error: RegistryError, instance: str = "") -> Response:
-    response = Response(
-        problem(error.status, error.code, error.title, error.detail, instance),
-        status=error.status,
-        content_type=PROBLEM_JSON,
-    )
-    if isinstance(error, MethodNotAllowed):
-        response["Allow"] = ", ".join(error.allowed)
-    challenge = getattr(error, "challenge", None)
-    if challenge:
-        response["WWW-Authenticate"] = challenge
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
-    for name, value in getattr(error, "response_headers", {}).items():  # RateLimit fields (429)
+    response = Response(error.problem(instance), status=error.status, content_type=PROBLEM_JSON)
+    for name, value in error.headers().items():
         response[name] = value
     return response
 
@@ -55,7 +30,7 @@ def problem_response(error: RegistryError, instance: str = "") -> Response:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     request = context.get("request")
     instance = request.path if request is not None else ""
-    if isinstance(exc, database.DatabaseUnavailable):
+    if isinstance(exc, DatabaseUnavailable):
         return database.logged(problem_response(exc, instance))
     if isinstance(exc, RegistryError):
         return problem_response(exc, instance)

@@ -21,22 +21,10 @@ from rest_framework.views import APIView
 from capabilities_app.access import admission, ratelimit
 from capabilities_app.access import exposes as access
 from capabilities_app.api.jobs import job_response
-from capabilities_app.core.errors import RegistryError
+from capabilities_app.core.errors import BodyTooLarge, LengthRequired
 from capabilities_app.jobs import service as jobs
 from capabilities_app.runtime import invoke as runtime
 from capabilities_app.runtime.catalog import REST_OF_PATH, get_catalog
-
-
-class BodyTooLarge(RegistryError):
-    code = "body_too_large"
-    status = 413
-    title = "Request body too large"
-
-
-class LengthRequired(RegistryError):
-    code = "length_required"
-    status = 411
-    title = "Length required"
 
 
 class _FirstRenderer(BaseContentNegotiation):

@@ -29,7 +29,7 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError, connections
 
-from capabilities_app.core.errors import RegistryError
+from capabilities_app.core.errors import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -42,16 +42,6 @@ except ImportError:  # SQLite only
     pass
 else:
     UNAVAILABLE += (psycopg.OperationalError, psycopg.InterfaceError)
-
-
-class DatabaseUnavailable(RegistryError):
-    code = "database_unavailable"
-    status = 503
-    title = "Database unavailable"
-
-    @classmethod
-    def named(cls, error_name: str) -> DatabaseUnavailable:
-        return cls(f"the registry's database is unreachable ({error_name})")
 
 
 @dataclass(frozen=True)

@@ -50,72 +50,26 @@ from django.utils import timezone
 
 from capabilities_app.access import admission, clients
 from capabilities_app.access import exposes as access
-from capabilities_app.api.problems import problem
-from capabilities_app.core.errors import RegistryError
+from capabilities_app.core.errors import (
+    IdempotencyKeyReused,
+    JobInterrupted,
+    JobNotCancellable,
+    JobNotFound,
+    QueueUnavailable,
+    RegistryError,
+    ResultTooLarge,
+    RouteNotFound,
+    UpstreamAnswered,
+)
 from capabilities_app.runtime import invoke as runtime
 from capabilities_app.runtime.catalog import Operation, get_catalog
-from capabilities_app.runtime.upstream import UpstreamTimeout, UpstreamUnreachable
 from capabilities_app.store.models import Capability, Job
 
 logger = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
-RETRYABLE_ERRORS = (UpstreamUnreachable, UpstreamTimeout)
 FINAL = frozenset({Job.Status.SUCCEEDED, Job.Status.FAILED, Job.Status.CANCELLED})
-
-
-class QueueUnavailable(RegistryError):
-    code = "queue_unavailable"
-    status = 503
-    title = "The job queue is unavailable"
-
-
-class JobNotFound(RegistryError):
-    code = "job_not_found"
-    status = 404
-    title = "No such job"
-
-
-class JobNotCancellable(RegistryError):
-    code = "job_not_cancellable"
-    status = 409
-    title = "The job can no longer be cancelled"
-
-
-class OperationGone(RegistryError):
-    code = "route_not_found"
-    status = 404
-    title = "No such route"
-
-
-class IdempotencyKeyReused(RegistryError):
-    code = "idempotency_key_reused"
-    status = 422
-    title = "Idempotency-Key reused for another request"
-
-
-class JobInterrupted(RegistryError):
-    code = "job_interrupted"
-    status = 500
-    title = "Job interrupted"
-
-
-class ResultTooLarge(RegistryError):
-    code = "result_too_large"
-    status = 502
-    title = "Result too large"
-
-
-class UpstreamAnswered(RegistryError):
-    """The upstream answered with an error status (the body is the job's result)."""
-
-    code = "upstream_error"
-    title = "Upstream error"
-
-    def __init__(self, status: int) -> None:
-        super().__init__(f"the upstream answered {status}")
-        self.status = status
 
 
 def caller_of(credential: str | None) -> str:
@@ -224,12 +178,8 @@ def publish(job_id, *, fail_job: bool = True) -> None:
         logger.warning("job %s: the broker did not take it (%s)", job_id, type(exc).__name__)
         error = QueueUnavailable(f"the job queue did not accept the job: {type(exc).__name__}")
         if fail_job:
-            _finish(job_id, Job.Status.FAILED, error=_problem(error))
+            _finish(job_id, Job.Status.FAILED, error=error.problem())
         raise error from exc
-
-
-def _problem(error: RegistryError) -> dict[str, Any]:
-    return problem(error.status, error.code, error.title, error.detail)
 
 
 def _finish(job_id, status: str, **fields: Any) -> None:
@@ -340,8 +290,8 @@ def execute(job_id) -> float | None:
         return min((held - now).total_seconds() + 0.1, visibility_timeout() * 0.5)
     operation = locate(job)
     if operation is None:
-        error = OperationGone("the job's operation is no longer served")
-        _finish(job.pk, Job.Status.FAILED, error=_problem(error))
+        error = RouteNotFound("the job's operation is no longer served")
+        _finish(job.pk, Job.Status.FAILED, error=error.problem())
         return None
     claimed = Job.objects.filter(pk=job.pk, status=job.status, attempts=job.attempts)
     if job.status == Job.Status.RUNNING and not may_repeat(job, operation):
@@ -350,7 +300,7 @@ def execute(job_id) -> float | None:
             "run again because the call may have a side effect (send an Idempotency-Key "
             "to make it repeatable)"
         )
-        _update(claimed, status=Job.Status.FAILED, finished_at=now, error=_problem(error))
+        _update(claimed, status=Job.Status.FAILED, finished_at=now, error=error.problem())
         return None
     if not _update(
         claimed,
@@ -366,9 +316,9 @@ def execute(job_id) -> float | None:
     try:
         outcome = runtime.invoke(operation, caller_for(job, operation))
     except RegistryError as error:
-        if isinstance(error, RETRYABLE_ERRORS) and can_retry:
-            return _again(job, backoff(job.attempts), _problem(error))
-        _finish(job.pk, Job.Status.FAILED, error=_problem(error))
+        if error.retryable and can_retry:
+            return _again(job, backoff(job.attempts), error.problem())
+        _finish(job.pk, Job.Status.FAILED, error=error.problem())
         return None
     if outcome.status in RETRYABLE_STATUSES and can_retry:
         return _again(job, backoff(job.attempts, outcome.retry_after), None, outcome.status)
@@ -396,7 +346,7 @@ def _record(job: Job, outcome: runtime.Outcome) -> None:
             f"the result is {len(body):,} bytes, over REGISTRY_JOB_RESULT_MAX_BYTES "
             f"({settings.REGISTRY_JOB_RESULT_MAX_BYTES:,})"
         )
-        _finish(job.pk, Job.Status.FAILED, error=_problem(error), upstream_status=outcome.status)
+        _finish(job.pk, Job.Status.FAILED, error=error.problem(), upstream_status=outcome.status)
         return
     data = outcome.json()
     fields: dict[str, Any] = {
@@ -406,7 +356,7 @@ def _record(job: Job, outcome: runtime.Outcome) -> None:
         "error": None,
     }
     if outcome.is_error:
-        fields["error"] = _problem(UpstreamAnswered(outcome.status))
+        fields["error"] = UpstreamAnswered(outcome.status).problem()
         _finish(job.pk, Job.Status.FAILED, **fields)
     else:
         _finish(job.pk, Job.Status.SUCCEEDED, **fields)

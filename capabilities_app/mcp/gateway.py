@@ -34,14 +34,13 @@ from starlette.requests import Request
 from capabilities_app.access import admission
 from capabilities_app.access import exposes as access
 from capabilities_app.access.clients import Client, NotInMemory
-from capabilities_app.api.problems import problem
 from capabilities_app.core import database
-from capabilities_app.core.database import DatabaseUnavailable
-from capabilities_app.core.errors import RegistryError
+from capabilities_app.core.errors import DatabaseUnavailable, RegistryError, RouteNotFound
+from capabilities_app.mcp.answers import send_body, send_problem
 from capabilities_app.mcp.envelope import as_bytes, invalid_request
 from capabilities_app.mcp.probes import Probes
 from capabilities_app.mcp.server import CLIENT, RegistryServer, admitted, current_catalog
-from capabilities_app.runtime.catalog import McpServer, RouteNotFound
+from capabilities_app.runtime.catalog import McpServer
 
 logger = logging.getLogger(__name__)
 # /mcp/<ns>; /mcp/<ns>/mcp for clients that want a path ending in /mcp (the MCP Inspector).
@@ -162,31 +161,11 @@ class Gateway:
         answer = invalid_request(message)
         if answer is None:
             return False
-        payload = as_bytes(answer)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 400,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        await send_body(send, 400, b"application/json", as_bytes(answer))
         return True
 
     async def problem(self, send: Any, error: RegistryError) -> None:
-        body = json.dumps(problem(error.status, error.code, error.title, error.detail)).encode()
-        headers = [
-            (b"content-type", b"application/problem+json"),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        challenge = getattr(error, "challenge", None)
-        if challenge:
-            headers.append((b"www-authenticate", challenge.encode()))
-        await send({"type": "http.response.start", "status": error.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_problem(send, error)
 
     async def not_found(self, send: Any, detail: str) -> None:
         await self.problem(send, RouteNotFound(detail))

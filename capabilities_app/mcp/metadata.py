@@ -16,10 +16,12 @@ import re
 from typing import Any
 
 from capabilities_app.access import resource_metadata
-from capabilities_app.api.problems import PROBLEM_JSON, problem
-from capabilities_app.core.errors import RegistryError
+from capabilities_app.core.errors import (
+    MethodNotAllowed,
+    ResourceNotFound,
+)
+from capabilities_app.mcp.answers import send_problem
 from capabilities_app.mcp.server import current_catalog
-from capabilities_app.runtime.catalog import MethodNotAllowed
 
 _PATH = re.compile("^" + re.escape(resource_metadata.PATH_PREFIX) + r"/mcp/([^/]+)(?:/mcp)?/?$")
 
@@ -41,16 +43,16 @@ async def serve(scope: dict[str, Any], send: Any, namespaces: set[str] | None) -
             )
         found = _PATH.match(path)
         if found is None:
-            raise resource_metadata.ResourceNotFound(
+            raise ResourceNotFound(
                 "the MCP server serves the metadata of MCP exposes only, at "
                 f"{resource_metadata.PATH_PREFIX}/mcp/<namespace>"
             )
         namespace = found.group(1)
         if namespaces is not None and namespace not in namespaces:
-            raise resource_metadata.ResourceNotFound(f"no MCP expose {namespace!r} is served here")
+            raise ResourceNotFound(f"no MCP expose {namespace!r} is served here")
         document = resource_metadata.mcp_document(await current_catalog(), namespace)
-    except (MethodNotAllowed, resource_metadata.ResourceNotFound) as error:
-        await _answer(send, scope, error)
+    except (MethodNotAllowed, ResourceNotFound) as error:
+        await send_problem(send, error, scope.get("path", ""))
         return
     body = json.dumps(document).encode()
     headers = [
@@ -61,17 +63,3 @@ async def serve(scope: dict[str, Any], send: Any, namespaces: set[str] | None) -
     ]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
-
-
-async def _answer(send: Any, scope: dict[str, Any], error: RegistryError) -> None:
-    body = json.dumps(
-        problem(error.status, error.code, error.title, error.detail, scope.get("path", ""))
-    ).encode()
-    headers = [
-        (b"content-type", PROBLEM_JSON.encode()),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    if isinstance(error, MethodNotAllowed):
-        headers.append((b"allow", ", ".join(error.allowed).encode()))
-    await send({"type": "http.response.start", "status": error.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

@@ -17,12 +17,13 @@ from typing import Any
 
 import anyio
 
-from capabilities_app.api.problems import PROBLEM_JSON, problem
-from capabilities_app.core.database import DatabaseUnavailable
+from capabilities_app.core.errors import DatabaseUnavailable
 from capabilities_app.mcp import metadata
+from capabilities_app.mcp.answers import send_body, send_problem
 from capabilities_app.runtime import health
 
 JSON = b"application/json"
+NO_STORE = ((b"cache-control", b"no-store"),)
 
 
 class Probes:
@@ -56,16 +57,8 @@ class Probes:
         except DatabaseUnavailable as error:
             if started or scope["type"] != "http":
                 raise
-            body = problem(error.status, error.code, error.title, error.detail, scope["path"])
-            await _answer(send, error.status, PROBLEM_JSON.encode(), body)
+            await send_problem(send, error, scope["path"], NO_STORE)
 
 
 async def _answer(send: Any, status: int, content_type: bytes, body: dict[str, Any]) -> None:
-    payload = json.dumps(body).encode()
-    headers = [
-        (b"content-type", content_type),
-        (b"content-length", str(len(payload)).encode()),
-        (b"cache-control", b"no-store"),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
+    await send_body(send, status, content_type, json.dumps(body).encode(), NO_STORE)

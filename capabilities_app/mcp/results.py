@@ -9,12 +9,12 @@ calls and tasks (``tasks.py``) answer the same results.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import mcp_types as types
 
-from capabilities_app.api.problems import problem
-from capabilities_app.core.errors import RegistryError
+from capabilities_app.core.errors import RegistryError, problem
 
 
 def tool_result(data: Any, is_error: bool) -> types.CallToolResult:
@@ -27,18 +27,14 @@ def tool_result(data: Any, is_error: bool) -> types.CallToolResult:
     )
 
 
-def refusal(status: int, code: str, title: str, detail: str) -> types.CallToolResult:
-    return _error_result(problem(status, code, title, detail))
-
-
 def problem_of(error: RegistryError) -> dict[str, Any]:
     """The problem document of a registry refusal; a rate limit's says when to retry
     (in its detail, and as ``retry_after`` seconds)."""
     detail = error.detail
-    retry_after = getattr(error, "retry_after", None)
+    retry_after = error.retry_after
     if retry_after is not None and "retry" not in detail.lower():
         detail = f"{detail} (retry after {retry_after} s)"
-    body = problem(error.status, error.code, error.title, detail)
+    body = {**error.problem(), "detail": detail}
     if retry_after is not None:
         body["retry_after"] = retry_after
     return body
@@ -47,6 +43,18 @@ def problem_of(error: RegistryError) -> dict[str, Any]:
 def refusal_of(error: RegistryError) -> types.CallToolResult:
     """A registry refusal as a tool answers it: an ``isError`` result with the problem."""
     return _error_result(problem_of(error))
+
+
+def stored_refusal(error: Mapping[str, Any]) -> types.CallToolResult:
+    """A job's stored problem as the refusal the synchronous call would have answered."""
+    return _error_result(
+        problem(
+            int(error.get("status") or 500),
+            str(error.get("code") or "job_failed"),
+            str(error.get("title") or "Job failed"),
+            str(error.get("detail") or ""),
+        )
+    )
 
 
 def _error_result(body: dict[str, Any]) -> types.CallToolResult:

@@ -43,17 +43,22 @@ from mcp.shared.subscriptions import PromptsListChanged, ResourcesListChanged, T
 from capabilities_app.access import admission, ratelimit
 from capabilities_app.access.clients import Client
 from capabilities_app.core import database
-from capabilities_app.core.errors import RegistryError
+from capabilities_app.core.errors import (
+    InsufficientScope,
+    InvalidArguments,
+    NotGranted,
+    OperationNotServed,
+    RegistryError,
+)
 from capabilities_app.core.locations import location_path
 from capabilities_app.mcp import schemas, tasks
-from capabilities_app.mcp.results import problem_of, refusal, refusal_of, tool_result
+from capabilities_app.mcp.results import problem_of, refusal_of, tool_result
 from capabilities_app.runtime import invoke as runtime
 from capabilities_app.runtime.catalog import (
     Catalog,
     McpPromptSpec,
     McpResourceSpec,
     McpServer,
-    OperationNotServed,
     get_catalog,
     peek_catalog,
 )
@@ -362,8 +367,8 @@ def visible(client: Client | None, capability: str) -> frozenset[str] | None:
 def not_granted(client: Client, what: str) -> RegistryError:
     """The 403 for ``what``, worded as ``admission`` words it, naming no hidden name."""
     if client.kind == "token":
-        return admission.InsufficientScope(f"this token's scopes do not include {what}")
-    return admission.NotGranted(f"the client {client.name!r} has no grant for {what}")
+        return InsufficientScope(f"this token's scopes do not include {what}")
+    return NotGranted(f"the client {client.name!r} has no grant for {what}")
 
 
 def protocol_refusal(error: RegistryError) -> MCPError:
@@ -406,7 +411,7 @@ class ToolCall:
             return refusal_of(OperationNotServed(self.operation.unserved))
         errors = schemas.argument_errors(self.schema, self.arguments)
         if errors:
-            return refusal(400, "invalid_arguments", "Invalid arguments", "; ".join(errors))
+            return refusal_of(InvalidArguments("; ".join(errors)))
         return None
 
 
@@ -422,7 +427,7 @@ def run_tool(call: ToolCall) -> types.CallToolResult:
         resolved = runtime.tool_arguments(call.operation, call.arguments)
         outcome = runtime.invoke(call.operation, runtime.ResolvedCaller(resolved))
     except RegistryError as error:
-        return refusal(error.status, error.code, error.title, error.detail)
+        return refusal_of(error)
     return tool_result(outcome.json(), outcome.is_error)
 
 

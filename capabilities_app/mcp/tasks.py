@@ -38,8 +38,9 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from capabilities_app.core import database
+from capabilities_app.core.errors import DatabaseUnavailable, JobNotFound, QueueUnavailable
 from capabilities_app.jobs import service as jobs
-from capabilities_app.mcp.results import refusal, tool_result, wire
+from capabilities_app.mcp.results import refusal_of, stored_refusal, tool_result, wire
 from capabilities_app.runtime import invoke as runtime
 from capabilities_app.runtime.catalog import Operation
 from capabilities_app.store.models import Job
@@ -109,12 +110,7 @@ def task_of(job: Job) -> dict[str, Any]:
     elif job.upstream_status is not None and error.get("code") == "upstream_error":
         task.update(status="completed", result=wire(tool_result(job.result, True)))
     else:  # a registry refusal: the synchronous call answers it as an isError result
-        result = refusal(
-            int(error.get("status") or 500),
-            str(error.get("code") or "job_failed"),
-            str(error.get("title") or "Job failed"),
-            str(error.get("detail") or ""),
-        )
+        result = stored_refusal(error)
         task.update(status="completed", statusMessage=error.get("detail"), result=wire(result))
     return task
 
@@ -149,8 +145,8 @@ async def create(
         try:
             with database.session():  # this thread's connection checked, a dead one replaced
                 job, _created = jobs.submit(submission)
-        except (jobs.QueueUnavailable, database.DatabaseUnavailable) as error:
-            return wire(refusal(error.status, error.code, error.title, error.detail))
+        except (QueueUnavailable, DatabaseUnavailable) as error:
+            return wire(refusal_of(error))
         return {"resultType": "task", **task_of(job)}
 
     return await anyio.to_thread.run_sync(submit)
@@ -167,9 +163,9 @@ def _job(namespace: str, task_id: str, request: tuple) -> Job:
     try:
         with database.session():
             job = jobs.get_job(task_id, *request)
-    except jobs.JobNotFound:
+    except JobNotFound:
         job = None
-    except database.DatabaseUnavailable as error:  # the cause, not a generic internal error
+    except DatabaseUnavailable as error:  # the cause, not a generic internal error
         raise MCPError(code=types.INTERNAL_ERROR, message=error.detail) from error
     if job is None or job.kind != Job.Kind.TOOL or job.namespace != namespace:
         raise MCPError(code=types.INVALID_PARAMS, message="Failed to retrieve task: Task not found")

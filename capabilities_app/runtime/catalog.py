@@ -17,7 +17,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote
 
-from capabilities_app.core.errors import RegistryError
+from capabilities_app.core.errors import (
+    MethodNotAllowed,
+    OperationNotServed,
+    RouteNotFound,
+)
 from capabilities_app.core.locations import document_folder
 from capabilities_app.runtime.reads import caller_names
 from capabilities_app.runtime.templating import Binds, BindSource
@@ -26,30 +30,6 @@ from capabilities_app.store.models import Capability
 from capabilities_app.store.rows import Rows
 
 _TEMPLATE_VARIABLE = re.compile(r"\{\{?\s*([^{}]+?)\s*\}?\}")
-
-
-class RouteNotFound(RegistryError):
-    code = "route_not_found"
-    status = 404
-    title = "No such route"
-
-
-class OperationNotServed(RegistryError):
-    """A part a lenient import kept although it cannot run (its call names nothing)."""
-
-    code = "operation_not_served"
-    status = 503
-    title = "Operation not served"
-
-
-class MethodNotAllowed(RegistryError):
-    code = "method_not_allowed"
-    status = 405
-    title = "Method not allowed"
-
-    def __init__(self, detail: str, allowed: list[str]) -> None:
-        super().__init__(detail)
-        self.allowed = allowed
 
 
 def normalise(name: str) -> str:

@@ -25,6 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from capabilities_app.core import database
+from capabilities_app.core.errors import DatabaseUnavailable
 from capabilities_app.runtime.catalog import get_catalog
 
 
@@ -32,7 +33,7 @@ def readiness() -> tuple[int, dict[str, Any]]:
     """The HTTP status and body of ``/readyz``."""
     try:
         version = get_catalog().version
-    except database.DatabaseUnavailable:
+    except DatabaseUnavailable:
         version = None
     outage = database.outage()
     if version is None:

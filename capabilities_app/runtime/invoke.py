@@ -34,13 +34,19 @@ from urllib.parse import quote, unquote, unquote_plus, urlencode
 from django.conf import settings
 
 from capabilities_app.core import decoding
-from capabilities_app.core.errors import RegistryError
+from capabilities_app.core.errors import (
+    InvalidBody,
+    InvalidParameter,
+    MissingParameter,
+    OperationNotServed,
+    StepNotSupported,
+    UpstreamNotConfigured,
+)
 from capabilities_app.runtime import mapping, upstream
 from capabilities_app.runtime.catalog import (
     CapabilityContext,
     InputParam,
     Operation,
-    OperationNotServed,
     Route,
     Upstream,
     UpstreamOperation,
@@ -89,36 +95,6 @@ _BODY_TYPES = {
     "xml": "application/xml",
     "sparql": "application/sparql-query",
 }
-
-
-class InvalidParameter(RegistryError):
-    code = "invalid_parameter"
-    status = 400
-    title = "Invalid parameter"
-
-
-class MissingParameter(RegistryError):
-    code = "missing_parameter"
-    status = 400
-    title = "Missing required parameter"
-
-
-class UpstreamNotConfigured(RegistryError):
-    code = "upstream_not_configured"
-    status = 503
-    title = "Upstream not configured"
-
-
-class StepNotSupported(RegistryError):
-    code = "step_not_supported"
-    status = 501
-    title = "Step type not supported"
-
-
-class InvalidBody(RegistryError):
-    code = "invalid_body"
-    status = 400
-    title = "Request body refused"
 
 
 # Upstream response headers an answer keeps (docs/limits.md). Location and

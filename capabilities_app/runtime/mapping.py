@@ -29,23 +29,11 @@ import jsonpath
 import yaml
 
 from capabilities_app.core import decoding
-from capabilities_app.core.errors import RegistryError, SpecError
+from capabilities_app.core.errors import OutputTooComplex, SpecError, UpstreamInvalid
 from capabilities_app.store import loader
 
 JSON_FORMATS = {"json", None, ""}
 _DELIMITERS = {"csv": ",", "tsv": "\t", "psv": "|"}
-
-
-class OutputInvalid(RegistryError):
-    code = "upstream_invalid"
-    status = 502
-    title = "Invalid answer from the upstream"
-
-
-class OutputTooComplex(RegistryError):
-    code = "upstream_too_complex"
-    status = 502
-    title = "Upstream answer too complex"
 
 
 def is_pass_through(outputs: list[dict[str, Any]] | None) -> bool:
@@ -69,7 +57,7 @@ def decode(
 ) -> Any:
     """The upstream body as data, within ``limits``.
 
-    :class:`OutputTooComplex` past a limit, :class:`OutputInvalid` when it does not
+    :class:`OutputTooComplex` past a limit, :class:`UpstreamInvalid` when it does not
     parse (or declares XML entities).
     """
     fmt = (raw_format or "json").lower()
@@ -84,13 +72,13 @@ def decode(
             return decoding.load_delimited(content, _DELIMITERS[fmt], limits)
         return loader.load_data(content.decode("utf-8-sig"), limits)
     except decoding.Refused as exc:
-        error = OutputTooComplex if exc.limit else OutputInvalid
+        error = OutputTooComplex if exc.limit else UpstreamInvalid
         raise error(f"the upstream answer ({fmt}) is refused: {exc}") from exc
     except SpecError as exc:  # a YAML tag or key the loader does not read
         messages = "; ".join(d.message for d in exc.diagnostics)
-        raise OutputInvalid(f"the upstream answer is not valid {fmt}: {messages}") from exc
+        raise UpstreamInvalid(f"the upstream answer is not valid {fmt}: {messages}") from exc
     except (ValueError, UnicodeDecodeError, ExpatError, csv.Error, yaml.YAMLError) as exc:
-        raise OutputInvalid(f"the upstream answer is not valid {fmt}: {exc}") from exc
+        raise UpstreamInvalid(f"the upstream answer is not valid {fmt}: {exc}") from exc
 
 
 @functools.lru_cache(maxsize=4096)

@@ -43,17 +43,11 @@ import yaml
 from pystache.context import KeyNotFoundError
 from pystache.parser import _EscapeNode, _InvertedNode, _LiteralNode, _SectionNode
 
-from capabilities_app.core.errors import RegistryError
+from capabilities_app.core.errors import SecretMissing
 from capabilities_app.core.locations import is_file_location, location_path
 
 MISSING = object()
 _TAG = re.compile(r"\{\{\s*([^{}#^/!>&\s][^{}]*?)\s*\}\}")
-
-
-class SecretMissing(RegistryError):
-    code = "secret_missing"
-    status = 503
-    title = "A secret the capability needs is not set"
 
 
 class _Renderer(pystache.Renderer):

@@ -40,7 +40,13 @@ from dataclasses import dataclass, field
 import httpcore
 import httpx
 
-from capabilities_app.core.errors import RegistryError
+from capabilities_app.core.errors import (
+    UpstreamForbidden,
+    UpstreamInvalid,
+    UpstreamTimeout,
+    UpstreamTooLarge,
+    UpstreamUnreachable,
+)
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 # How much one read of the socket, or one step of a decompressor, may produce; a
@@ -53,36 +59,6 @@ _SMALL_BODY = 1024 * 1024
 # glibc's mallopt parameter and the value it is pinned to (its own default).
 _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD = 128 * 1024
-
-
-class UpstreamUnreachable(RegistryError):
-    code = "upstream_unreachable"
-    status = 502
-    title = "Upstream unreachable"
-
-
-class UpstreamInvalid(RegistryError):
-    code = "upstream_invalid"
-    status = 502
-    title = "Invalid answer from the upstream"
-
-
-class UpstreamTooLarge(RegistryError):
-    code = "upstream_too_large"
-    status = 502
-    title = "Upstream answer too large"
-
-
-class UpstreamTimeout(RegistryError):
-    code = "upstream_timeout"
-    status = 504
-    title = "Upstream timeout"
-
-
-class UpstreamForbidden(RegistryError):
-    code = "upstream_forbidden"
-    status = 403
-    title = "Upstream address not allowed"
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

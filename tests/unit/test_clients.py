@@ -15,6 +15,7 @@ import pytest
 from django.utils import timezone
 
 from capabilities_app.access import clients
+from capabilities_app.core.errors import InvalidGrant, InvalidKey
 from capabilities_app.store.models import ClientKey
 
 KEY_FORMAT = re.compile(r"crk_[0-9a-f]{8}_[A-Za-z0-9_-]{43}")
@@ -109,7 +110,7 @@ class TestGrants:
     @pytest.mark.parametrize("text", ["", ":get-ship", "  "])
     def test_a_grant_without_a_capability_is_refused(self, text):
         """Issue 10 point 1: a grant names a capability first."""
-        with pytest.raises(clients.InvalidGrant, match="CAPABILITY"):
+        with pytest.raises(InvalidGrant, match="CAPABILITY"):
             clients.parse_grant(text)
 
 
@@ -151,5 +152,5 @@ class TestDemoSecret:
             f"{key} ",
             "crk_1234ABCD_" + "x" * 43,
         ):
-            with pytest.raises(clients.InvalidKey):
+            with pytest.raises(InvalidKey):
                 clients.check_secret(bad)

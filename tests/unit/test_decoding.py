@@ -13,7 +13,8 @@ import pytest
 
 from capabilities_app.core import decoding
 from capabilities_app.core.decoding import Limits, Refused
-from capabilities_app.runtime.mapping import OutputInvalid, OutputTooComplex, decode
+from capabilities_app.core.errors import OutputTooComplex, UpstreamInvalid
+from capabilities_app.runtime.mapping import decode
 
 SMALL = Limits(max_values=100, max_depth=5)
 
@@ -178,7 +179,7 @@ class TestMappingDecode:
             assert exc.value.code == "upstream_too_complex"
 
     def test_xml_entities_are_502_upstream_invalid(self):
-        with pytest.raises(OutputInvalid) as exc:
+        with pytest.raises(UpstreamInvalid) as exc:
             decode(b'<!DOCTYPE r [<!ENTITY e "x">]><r>&e;</r>', "xml")
         assert exc.value.code == "upstream_invalid"
 

@@ -7,13 +7,8 @@ import json
 import pytest
 import yaml
 
-from capabilities_app.runtime.mapping import (
-    OutputInvalid,
-    decode,
-    is_pass_through,
-    map_outputs,
-    select,
-)
+from capabilities_app.core.errors import UpstreamInvalid
+from capabilities_app.runtime.mapping import decode, is_pass_through, map_outputs, select
 from capabilities_app.runtime.templating import mapping_layer, render
 from tests.conftest import CORPUS
 
@@ -118,7 +113,7 @@ class TestDecode:
         "content", [b"{not json", b"<html>oops</html>", b'{"a": 1} trailing', b"\xff\xfe\x00"]
     )
     def test_invalid_json_is_output_invalid(self, content):
-        with pytest.raises(OutputInvalid) as exc:
+        with pytest.raises(UpstreamInvalid) as exc:
             decode(content, "json")
         assert exc.value.code == "upstream_invalid"
         assert exc.value.status == 502
@@ -148,7 +143,7 @@ class TestDecode:
             b"]>\n"
             b"<lolz>&lol3;</lolz>"
         )
-        with pytest.raises(OutputInvalid) as exc:
+        with pytest.raises(UpstreamInvalid) as exc:
             decode(bomb, "xml")
         assert exc.value.code == "upstream_invalid"
         assert exc.value.status == 502
@@ -159,12 +154,12 @@ class TestDecode:
         xxe = (
             f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file://{secret}">]><r>&x;</r>'
         ).encode()
-        with pytest.raises(OutputInvalid):
+        with pytest.raises(UpstreamInvalid):
             decode(xxe, "xml")
 
     @pytest.mark.parametrize("content", [b"<a><b></a>", b"not xml at all", b""])
     def test_malformed_xml_is_output_invalid(self, content):
-        with pytest.raises(OutputInvalid) as exc:
+        with pytest.raises(UpstreamInvalid) as exc:
             decode(content, "xml")
         assert exc.value.status == 502
 
@@ -188,7 +183,7 @@ class TestDecode:
 
     def test_csv_field_too_large_is_output_invalid(self):
         content = b'a\n"' + b"x" * 200_000 + b'"\n'
-        with pytest.raises(OutputInvalid):
+        with pytest.raises(UpstreamInvalid):
             decode(content, "csv")
 
     def test_yaml(self):
@@ -197,11 +192,11 @@ class TestDecode:
         }
 
     def test_yaml_refuses_python_tags(self):
-        with pytest.raises(OutputInvalid):
+        with pytest.raises(UpstreamInvalid):
             decode(b"!!python/object/apply:os.system ['true']\n", "yaml")
 
     def test_invalid_yaml_is_output_invalid(self):
-        with pytest.raises(OutputInvalid):
+        with pytest.raises(UpstreamInvalid):
             decode(b"a: [unclosed\n", "yaml")
 
     @pytest.mark.parametrize("fmt", ["text", "html", "protobuf", "yml-ish"])
@@ -212,7 +207,7 @@ class TestDecode:
         assert decode(b"a\xffb", "text") == "a\ufffdb"
 
     def test_non_utf8_text_format_is_output_invalid(self):
-        with pytest.raises(OutputInvalid):
+        with pytest.raises(UpstreamInvalid):
             decode(b"a,b\n\xff,\xfe\n", "csv")
 
 

@@ -19,6 +19,7 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 from capabilities_app.access import oauth
 from capabilities_app.access.admission import Door
 from capabilities_app.access.clients import Grants
+from capabilities_app.core.errors import InvalidToken, KeysUnavailable
 from tests.support.identity import IdentityProvider
 
 REST = Door("rest", "billing", "billing-cap")
@@ -46,8 +47,8 @@ def issuer(idp, settings, tmp_path):
     oauth.reset()
 
 
-def refused(token: str, door: Door = REST) -> oauth.InvalidToken:
-    with pytest.raises(oauth.InvalidToken) as caught:
+def refused(token: str, door: Door = REST) -> InvalidToken:
+    with pytest.raises(InvalidToken) as caught:
         oauth.verify(token, door)
     error = caught.value
     assert error.status == 401
@@ -273,7 +274,7 @@ class TestKeys:
         token = issuer.token(audience=REST.resource)
         with caplog.at_level(logging.WARNING, logger="capabilities_app.access.oauth"):
             for _ in range(3):
-                with pytest.raises(oauth.KeysUnavailable) as caught:
+                with pytest.raises(KeysUnavailable) as caught:
                     oauth.verify(token, REST)
                 assert (caught.value.status, caught.value.code) == (503, "jwks_unavailable")
                 assert token not in caught.value.detail
@@ -287,7 +288,7 @@ class TestKeys:
         path = tmp_path / "bad.json"
         path.write_text(content)
         settings.REGISTRY_OAUTH_JWKS_FILE = str(path)
-        with pytest.raises(oauth.KeysUnavailable):
+        with pytest.raises(KeysUnavailable):
             oauth.verify(issuer.token(audience=REST.resource), REST)
 
 

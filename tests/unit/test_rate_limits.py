@@ -6,16 +6,15 @@ import pytest
 
 from capabilities_app.access.clients import Client, Grants
 from capabilities_app.access.ratelimit import (
-    InvalidRate,
     Quota,
     Rate,
-    RateLimited,
     Usage,
     counters_for,
     parse_rate,
     seconds_left,
     window_of,
 )
+from capabilities_app.core.errors import InvalidRate, RateLimited
 
 
 def client(rate_limit: str = "", limits=(), id: str = "key:7") -> Client:
@@ -137,9 +136,9 @@ class TestFields:
     def test_a_refusal_is_429_with_retry_after_and_the_fields(self):
         """Issue 10 point 5: the error carries what the 429 problem answers."""
         quota = Quota((Usage("default", 1, 60, 1, 30),))
-        error = RateLimited("over", 30, quota)
+        error = RateLimited("over", 30, quota.headers())
         assert (error.status, error.code, error.retry_after) == (429, "rate_limited", 30)
-        assert error.response_headers["RateLimit"] == '"default";r=0;t=30'
+        assert error.headers()["RateLimit"] == '"default";r=0;t=30'
 
 
 class TestSettingCheck:

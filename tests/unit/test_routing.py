@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from capabilities_app.core.errors import MethodNotAllowed, RouteNotFound
 from capabilities_app.runtime import catalog
 from capabilities_app.runtime.catalog import (
     REST_OF_PATH,
     Catalog,
-    MethodNotAllowed,
     PathTemplate,
     Route,
-    RouteNotFound,
     _route_regex,
     normalise,
 )

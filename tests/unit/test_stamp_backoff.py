@@ -13,7 +13,7 @@ import pytest
 from django.db import OperationalError
 
 from capabilities_app.core import database
-from capabilities_app.core.database import DatabaseUnavailable
+from capabilities_app.core.errors import DatabaseUnavailable
 from capabilities_app.store.versioning import _Reader
 
 STEP = 0.25  # a request every quarter second (exact in binary floating point)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from capabilities_app.core.errors import SecretMissing
 from capabilities_app.runtime.templating import (
     MISSING,
     Binds,
     BindSource,
-    SecretMissing,
     has_tags,
     mapping_layer,
     render,

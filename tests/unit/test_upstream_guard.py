@@ -7,14 +7,9 @@ import socket
 
 import pytest
 
+from capabilities_app.core.errors import UpstreamForbidden, UpstreamUnreachable
 from capabilities_app.runtime import upstream
-from capabilities_app.runtime.upstream import (
-    AddressGuard,
-    UpstreamForbidden,
-    UpstreamUnreachable,
-    is_public,
-    parse_networks,
-)
+from capabilities_app.runtime.upstream import AddressGuard, is_public, parse_networks
 
 ip = ipaddress.ip_address
 LOOPBACK_V4 = parse_networks(["127.0.0.0/8"])

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from capabilities_app.access import clients
+from capabilities_app.core.errors import InvalidGrant
 from capabilities_app.management.commands._client_keys import describe, errors_of, label, note
 
 
@@ -55,7 +56,7 @@ class Command(BaseCommand):
                 expires_in_days=days,
                 rate_limit=options["rate_limit"],
             )
-        except clients.InvalidGrant as error:
+        except InvalidGrant as error:
             raise CommandError(f"--grant: {error.detail}") from error
         except ValidationError as error:
             raise CommandError(errors_of(error)) from error

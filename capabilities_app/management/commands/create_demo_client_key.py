@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from capabilities_app.access import clients
+from capabilities_app.core.errors import InvalidKey
 from capabilities_app.management.commands._client_keys import errors_of, label, note
 from capabilities_app.store.models import Capability
 
@@ -41,7 +42,7 @@ class Command(BaseCommand):
                 owner="make demo",
                 description="The local demo's key (create_demo_client_key).",
             )
-        except clients.InvalidKey as error:
+        except InvalidKey as error:
             raise CommandError(f"DEMO_CLIENT_KEY: {error.detail}") from error
         except ValidationError as error:
             raise CommandError(errors_of(error)) from error

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from capabilities_app.core.errors import QueueUnavailable
 from capabilities_app.jobs import service as jobs
 
 
@@ -19,6 +20,6 @@ class Command(BaseCommand):
         self.stdout.write(f"deleted {jobs.expire()} expired jobs")
         try:
             requeued = jobs.requeue_stale()
-        except jobs.QueueUnavailable as error:
+        except QueueUnavailable as error:
             raise CommandError(f"could not requeue jobs: {error.detail}") from error
         self.stdout.write(f"requeued {requeued} queued jobs")

@@ -9,7 +9,7 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from capabilities_app.core.database import DatabaseUnavailable
+from capabilities_app.core.errors import DatabaseUnavailable
 from capabilities_app.runtime.catalog import get_catalog
 
 

@@ -14,6 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from capabilities_app.access import clients
+from capabilities_app.core.errors import InvalidGrant, KeyNotAccepted
 from capabilities_app.store.models import Capability, ClientGrant, ClientKey, RegistryState
 from tests.conftest import CORPUS, SHIPYARD, database_state
 from tests.integration.rest.conftest import load
@@ -85,7 +86,7 @@ class TestLookup:
         """Issue 10 point 1: unknown → 401 ``invalid_client_key``; the key appears nowhere."""
         make_key("ci")
         unknown, _ = clients.new_key()
-        with pytest.raises(clients.KeyNotAccepted) as raised:
+        with pytest.raises(KeyNotAccepted) as raised:
             clients.find_client(unknown)
         assert raised.value.status == 401
         assert raised.value.code == "invalid_client_key"
@@ -96,7 +97,7 @@ class TestLookup:
         """Issue 10 point 1: the prefix finds the row; only the digest proves the key."""
         secret = make_key("ci")
         forged = secret[:13] + ("A" if secret[13] != "A" else "B") + secret[14:]
-        with pytest.raises(clients.KeyNotAccepted) as raised:
+        with pytest.raises(KeyNotAccepted) as raised:
             clients.find_client(forged)
         assert "not known" in raised.value.detail
         assert secret[:12] not in raised.value.detail  # says nothing of the real key
@@ -105,7 +106,7 @@ class TestLookup:
         """Issue 10 point 1: revoked → 401, the detail names the prefix, not the key."""
         secret = make_key("ci")
         revoke("ci")
-        with pytest.raises(clients.KeyNotAccepted) as raised:
+        with pytest.raises(KeyNotAccepted) as raised:
             clients.find_client(secret)
         assert raised.value.status == 401
         assert raised.value.detail == f"the client key {secret[:12]}… was revoked"
@@ -115,7 +116,7 @@ class TestLookup:
         """Issue 10 point 1: expired → 401, the detail names the prefix, not the key."""
         secret = make_key("ci")
         expire("ci")
-        with pytest.raises(clients.KeyNotAccepted) as raised:
+        with pytest.raises(KeyNotAccepted) as raised:
             clients.find_client(secret)
         assert raised.value.detail == f"the client key {secret[:12]}… expired"
         assert secret[12:] not in raised.value.detail
@@ -137,7 +138,7 @@ class TestTableInMemory:
         before = RegistryState.objects.get(pk=1).clients_version
         revoke("ci")
         assert RegistryState.objects.get(pk=1).clients_version > before
-        with pytest.raises(clients.KeyNotAccepted, match="revoked"):
+        with pytest.raises(KeyNotAccepted, match="revoked"):
             clients.find_client(secret)
 
     def test_a_new_grant_is_seen_on_the_next_lookup(self, fresh):
@@ -166,7 +167,7 @@ class TestTableInMemory:
         secret = make_key("ci")
         clients.find_client(secret)
         ClientKey.objects.filter(name="ci").delete()
-        with pytest.raises(clients.KeyNotAccepted, match="not known"):
+        with pytest.raises(KeyNotAccepted, match="not known"):
             clients.find_client(secret)
 
 
@@ -228,13 +229,13 @@ class TestCheckGrant:
         clients.check_grant(capability, target)
 
     def test_an_unknown_capability_is_refused_with_the_nearest_name(self, capabilities):
-        with pytest.raises(clients.InvalidGrant) as raised:
+        with pytest.raises(InvalidGrant) as raised:
             clients.check_grant("shipyard-flet", "")
         assert "no capability 'shipyard-flet'" in raised.value.detail
         assert "did you mean 'shipyard-fleet'" in raised.value.detail
 
     def test_an_unknown_target_is_refused_naming_what_can_be_granted(self, capabilities):
-        with pytest.raises(clients.InvalidGrant) as raised:
+        with pytest.raises(InvalidGrant) as raised:
             clients.check_grant("shipyard-fleet", "sink-ship")
         detail = raised.value.detail
         assert "'sink-ship' is not an exposed REST operation, MCP tool, resource or prompt" in (
@@ -245,7 +246,7 @@ class TestCheckGrant:
     def test_a_consumed_operation_is_refused_with_a_hint(self, capabilities):
         """Issue 10 point 1: a grant names what the client calls, never the consumed
         operation behind it."""
-        with pytest.raises(clients.InvalidGrant) as raised:
+        with pytest.raises(InvalidGrant) as raised:
             clients.check_grant("resources-prompts", "query-db")
         assert "consumed operation" in raised.value.detail
         assert "query-database" in raised.value.detail  # what can be granted instead
@@ -261,7 +262,7 @@ class TestCreateKey:
         """Issue 10 point 1: one bad grant, and neither the key nor any grant is written."""
         load(SHIPYARD)
         state = database_state()
-        with pytest.raises(clients.InvalidGrant):
+        with pytest.raises(InvalidGrant):
             clients.create_key("ci", grants=["shipyard-fleet", "shipyard-fleet:nope"])
         assert database_state() == state
 
@@ -324,7 +325,7 @@ class TestReissue:
         second = clients.reissue_key("demo", grants=["shipyard-fleet"]).secret
         assert first != second
         assert clients.find_client(second).name == "demo"
-        with pytest.raises(clients.KeyNotAccepted):
+        with pytest.raises(KeyNotAccepted):
             clients.find_client(first)
         assert ClientKey.objects.filter(name="demo").count() == 1
 

@@ -10,6 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from capabilities_app.access import clients
+from capabilities_app.core.errors import KeyNotAccepted
 from capabilities_app.store.models import ClientKey
 from tests.conftest import CORPUS, NETBIRD, PREFECT, SHIPYARD, database_state, run_command
 from tests.integration.access.test_client_keys import table_rows_holding
@@ -274,7 +275,7 @@ class TestDemoKey:
         second = run_command("create_demo_client_key").stdout.strip()
         assert first != second
         assert clients.find_client(second).name == "demo"
-        with pytest.raises(clients.KeyNotAccepted):
+        with pytest.raises(KeyNotAccepted):
             clients.find_client(first)
 
     def test_demo_client_key_fixes_it(self, settings, monkeypatch):

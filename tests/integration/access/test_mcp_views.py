@@ -9,6 +9,7 @@ import pytest
 
 from capabilities_app.access import admission, clients
 from capabilities_app.access.clients import Client, Grants, NotInMemory
+from capabilities_app.core.errors import KeyNotAccepted
 from capabilities_app.mcp import server as mcp_server
 from capabilities_app.mcp.server import RegistryServer, visible
 from capabilities_app.runtime import catalog
@@ -115,7 +116,7 @@ class TestKeyCheckOnTheEventLoop:
 
     def test_a_wrong_key_is_refused_from_memory(self, door):
         admission.identify(door, self.headers)
-        with pytest.raises(clients.KeyNotAccepted):
+        with pytest.raises(KeyNotAccepted):
             self.on_the_loop(door, {"x-api-key": self.headers["x-api-key"][:-2] + "zz"})
 
     def test_a_last_use_to_record_is_left_to_a_thread(self, door, settings):
