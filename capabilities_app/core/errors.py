@@ -110,9 +110,11 @@ class RegistryError(Exception):
     retry_after: int | None = None
     """Seconds before a retry may succeed: ``Retry-After``."""
 
-    def __init__(self, detail: str = "") -> None:
+    def __init__(self, detail: str = "", challenge: str | None = None) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
+        if challenge is not None:
+            self.challenge = challenge
 
     def problem(self, instance: str = "") -> dict[str, Any]:
         """The problem document every surface renders this error as."""
@@ -303,20 +305,13 @@ class NotAuthenticated(RegistryError):
     code = "not_authenticated"
     status = 401
     title = "Missing or bad credential"
-
-    def __init__(self, detail: str, challenge: str = "Bearer") -> None:
-        super().__init__(detail)
-        self.challenge = challenge
+    challenge = "Bearer"
 
 
 class NotGranted(RegistryError):
     code = "not_granted"
     status = 403
     title = "Not granted"
-
-    def __init__(self, detail: str, challenge: str = "") -> None:
-        super().__init__(detail)
-        self.challenge = challenge
 
 
 class InvalidGrant(RegistryError):
@@ -354,10 +349,6 @@ class InvalidToken(RegistryError):
     code = "invalid_token"
     status = 401
     title = "Invalid access token"
-
-    def __init__(self, detail: str, challenge: str = "") -> None:
-        super().__init__(detail)
-        self.challenge = challenge
 
 
 class KeysUnavailable(RegistryError):
