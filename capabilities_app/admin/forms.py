@@ -1,5 +1,6 @@
 """Forms of the admin: part editing that keeps what was written and checks ``with``
-references, the YAML upload, and client key grants."""
+references (through ``checking``), the YAML upload, and client key grants (through
+``clients``). A surface module: never imports ``api`` or ``mcp``."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from django.forms.models import BaseInlineFormSet
 
 from capabilities_app.access import clients
 from capabilities_app.core.errors import InvalidGrant
-from capabilities_app.store import editing
+from capabilities_app.store import checking
 from capabilities_app.store.layout import NAME_PATTERN
-from capabilities_app.store.models import ClientGrant, ExposedResource
+from capabilities_app.store.models import ClientGrant
 
 
 class PartForm(forms.ModelForm):
@@ -54,14 +55,14 @@ class PartForm(forms.ModelForm):
 
 class CallerForm(PartForm):
     """A tool, REST operation or aggregate function: its ``with`` references (§3) must
-    name parameters it declares (``editing.with_reference_errors``, the rule ``specs``
+    name parameters it declares (``checking.caller_errors``, the rule ``specs``
     applies to documents)."""
 
     def _post_clean(self) -> None:
         super()._post_clean()  # the instance now holds the posted values
         if "with_values" not in self.cleaned_data:
             return
-        for message in editing.with_reference_errors(self.instance, self.instance.with_values):
+        for message in checking.caller_errors(self.instance):
             self.add_error("with_values", message)
 
 
@@ -80,20 +81,7 @@ class ParameterFormSet(BaseInlineFormSet):
             and not self._should_delete_form(form)
             and form.cleaned_data.get("name")
         ]
-        owner = self.instance
-        stored = list(owner.parameters.values_list("name", flat=True)) if owner.pk else []
-        if sorted(names) == sorted(stored):
-            return  # unchanged: the page's own form has checked its with values
-        if isinstance(owner, ExposedResource):
-            errors = [
-                message
-                for operation in (owner.operations.all() if owner.pk else ())
-                for message in editing.with_reference_errors(
-                    operation, operation.with_values, resource_names=names
-                )
-            ]
-        else:
-            errors = editing.with_reference_errors(owner, owner.with_values, parameter_names=names)
+        errors = checking.parameter_errors(self.instance, names)
         if errors:
             raise ValidationError(errors)
 

@@ -668,7 +668,7 @@ def get_catalog() -> Catalog:
 
     While the database is unreachable, the catalog last built is served (Kong's data
     planes do the same with their last configuration); with none built yet,
-    :class:`~capabilities_app.core.database.DatabaseUnavailable` (503).
+    :class:`~capabilities_app.core.errors.DatabaseUnavailable` (503).
     """
     return _kept.get()
 

@@ -8,11 +8,11 @@
   operations or parameters) is detached from the document it came from: it no longer
   is that document's block, so the export writes it inline rather than as a
   ``location``/``import`` reference that would lose the edit.
-- A ``with`` reference must name a parameter its tool or operation declares
-  (:func:`with_reference_errors`, the same rule ``specs`` applies to documents).
+- Enabling or disabling capabilities moves the stamp too (:func:`set_enabled`).
 
-The admin calls :func:`record_edit` and :func:`with_reference_errors`; the importer
-calls :func:`overwritten_by`.
+What an edit is checked against before it is saved lives in ``checking``. The admin
+calls :func:`record_edit` and :func:`set_enabled`; the importer calls
+:func:`overwritten_by`. Must not import httpx, the MCP SDK or a surface.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from capabilities_app.core.errors import SpecError
@@ -28,17 +29,25 @@ from capabilities_app.store import exporter, versioning
 from capabilities_app.store.layout import PARTS
 from capabilities_app.store.loader import KeyPath, parse_source
 from capabilities_app.store.models import (
-    AggregateFunction,
     Capability,
     ConsumedOperation,
     ConsumedOutputParameter,
     ConsumedParameter,
     ConsumedResource,
     Consumes,
-    ExposedOperation,
-    Tool,
 )
-from capabilities_app.store.specs import dangling_message, dangling_references, path_variables
+
+__all__ = [
+    "capability_of",
+    "consumes_of",
+    "differences",
+    "edits_since_import",
+    "last_imported",
+    "overwritten_by",
+    "record_edit",
+    "set_enabled",
+    "value_at",
+]
 
 _PART_OF_MODEL = {part.model: part for part in PARTS.values()}
 
@@ -111,6 +120,16 @@ def record_edit(objects: Iterable[models.Model]) -> None:
     versioning.bump()
 
 
+def set_enabled(capabilities: QuerySet[Capability], *, enabled: bool) -> int:
+    """Enable or disable ``capabilities`` and move the stamp; how many there were.
+
+    Not an edit of their content: the capabilities are not marked edited.
+    """
+    count = capabilities.update(enabled=enabled)
+    versioning.bump()
+    return count
+
+
 # --------------------------------------------------------------------------- edits vs imports
 
 _MISSING = object()
@@ -179,59 +198,4 @@ def overwritten_by(capability: Capability, document: Any) -> list[KeyPath]:
         path
         for path in differences(last_imported(capability), current)
         if value_at(current, path) != value_at(document, path)
-    ]
-
-
-# --------------------------------------------------------------------------- with references
-
-
-def with_reference_errors(
-    owner: models.Model,
-    with_values: Any,
-    *,
-    parameter_names: list[str] | None = None,
-    resource_names: list[str] | None = None,
-) -> list[str]:
-    """Messages for ``with`` references to parameters ``owner`` does not declare (§3).
-
-    ``owner`` is a tool, a REST operation or an aggregate function, possibly unsaved;
-    ``parameter_names`` (and, for a REST operation, ``resource_names``) replace the
-    stored parameters, for a page that edits them in the same post.
-    """
-    if isinstance(owner, Tool):
-        namespace = owner.expose.namespace if owner.expose_id else ""
-        label = f"tool {owner.name!r}"
-    elif isinstance(owner, AggregateFunction):
-        namespace = owner.aggregate.namespace if owner.aggregate_id else ""
-        label = f"function {owner.name!r}"
-    elif isinstance(owner, ExposedOperation):
-        resource = owner.resource if owner.resource_id else None
-        namespace = (resource.expose.namespace or "") if resource else ""
-        label = f"operation {owner.method} {resource.path if resource else ''}".rstrip()
-    else:
-        return []
-    if parameter_names is None:
-        parameter_names = list(owner.parameters.values_list("name", flat=True)) if owner.pk else []
-    names = list(parameter_names)
-    if isinstance(owner, ExposedOperation):
-        resource = owner.resource if owner.resource_id else None
-        if resource_names is None:
-            resource_names = (
-                list(resource.parameters.values_list("name", flat=True)) if resource else []
-            )
-        names += resource_names
-        if names:
-            names += [*path_variables(resource.path if resource else ""), "body"]
-    if not names:
-        return []  # nothing declared: a caller may send any parameter
-    prefixes = ("rest", "tools", namespace or "")
-    places = [("with", with_values)]
-    for i, step in enumerate(owner.steps if isinstance(owner.steps, list) else []):
-        if isinstance(step, dict):
-            places.append((f"steps[{i}].with", step.get("with")))
-    return [
-        f"{where}.{'.'.join(str(k) for k in key_path)}: "
-        + dangling_message(reference, label, names)
-        for where, values in places
-        for key_path, reference in dangling_references(values, prefixes, names)
     ]

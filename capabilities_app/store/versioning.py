@@ -12,7 +12,7 @@ read again after a backoff that doubles from the check interval up to
 ``REGISTRY_DATABASE_RETRY_MAX_SECONDS`` (so an outage does not make requests wait
 on the database one after another), and the outage ends at the first read that
 succeeds. Only a process that never read a stamp has nothing to serve:
-:class:`~capabilities_app.core.database.DatabaseUnavailable` (503).
+:class:`~capabilities_app.core.errors.DatabaseUnavailable` (503).
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def current_version() -> int:
     """The stamp, as last read (re-read when older than the check interval).
 
     During a database outage: the last stamp read; with none ever read,
-    :class:`~capabilities_app.core.database.DatabaseUnavailable`.
+    :class:`~capabilities_app.core.errors.DatabaseUnavailable`.
     """
     return _reader.current()
 
@@ -185,7 +185,7 @@ class Kept(Generic[T]):
     The catalog and the client key table are both kept so: :meth:`get` rebuilds when
     ``stamp()`` has moved (one thread builds, under a lock); while the database is
     unreachable the last one built is served, and with none built yet
-    :class:`~capabilities_app.core.database.DatabaseUnavailable` (503) is raised.
+    :class:`~capabilities_app.core.errors.DatabaseUnavailable` (503) is raised.
     :meth:`peek` answers without asking the database, for async code.
     """
 
