@@ -10,8 +10,8 @@ from django.forms.models import BaseInlineFormSet
 
 from capabilities_app.access import clients
 from capabilities_app.store import editing
-from capabilities_app.store.layout import NAME_PATTERN
 from capabilities_app.store.models import ClientGrant, ExposedResource
+from capabilities_app.store.vocabulary import NAME_PATTERN
 
 
 class PartForm(forms.ModelForm):

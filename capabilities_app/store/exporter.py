@@ -23,12 +23,10 @@ from capabilities_app.store.layout import (
     GROUP_ORDER,
     IMPORTED_CONSUMES_KEYS,
     PARTS,
-    Children,
-    Field,
-    Group,
 )
 from capabilities_app.store.models import Capability
 from capabilities_app.store.rows import Rows
+from capabilities_app.store.vocabulary import Children, Field, Group
 
 IMPORT_MARKER = "__import__"
 

@@ -13,7 +13,8 @@ from typing import Any
 from django.apps import apps
 from django.db.models import Model, Q
 
-from capabilities_app.store.layout import PARTS, Children, Group
+from capabilities_app.store.layout import PARTS
+from capabilities_app.store.vocabulary import Children, Group
 
 
 def _all_members(members: tuple[Any, ...]) -> list[Any]:

@@ -13,7 +13,7 @@ One module per part family: ``parts`` (shared bases and helpers), ``documents``
 from this package, not from those modules.
 
 Models do no network I/O and know nothing of YAML: they import Django, ``store.fields``
-and ``store.layout``, nothing else of the app.
+and ``store.vocabulary``, nothing else of the app.
 """
 
 from capabilities_app.store.models.aggregates import Aggregate, AggregateFunction

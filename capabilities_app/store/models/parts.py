@@ -6,7 +6,7 @@ resource, an aggregate function) its ``with`` / ``steps`` / ``mappings`` /
 ``output parameters`` fields and, through ``CallerMixin``, the rule that what it
 ``call``\\s or ``ref``\\s belongs to its own capability.
 
-Imports only Django and ``store.fields`` / ``store.layout``; never another models module.
+Imports only Django and ``store.fields`` / ``store.vocabulary``; never another models module.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from capabilities_app.store.fields import DocumentJSONField
-from capabilities_app.store.layout import BIND_VARIABLE_PATTERN, HTTP_METHODS, NAME_PATTERN
+from capabilities_app.store.vocabulary import BIND_VARIABLE_PATTERN, HTTP_METHODS, NAME_PATTERN
 
 __all__ = [
     "AUTHENTICATION_TYPES",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from capabilities_app.core.errors import Diagnostic, DiagnosticList, SpecError
-from capabilities_app.store import layout
+from capabilities_app.store import vocabulary
 from capabilities_app.store.loader import KeyPath, Source, format_key_path
 from capabilities_app.store.specs.header import check_header
 from capabilities_app.store.specs.imports import ConsumesEntry, ImportResolver, resolve_consumes
@@ -94,7 +94,7 @@ def parse_document(
     version = check_header(source, diags)
     if diags.errors:
         raise SpecError(diags.items)
-    if not re.match(layout.NAME_PATTERN, name):
+    if not re.match(vocabulary.NAME_PATTERN, name):
         diags.add(
             source.diagnostic(
                 "error",

@@ -6,7 +6,7 @@ Pure Python: must not import Django, httpx or the MCP SDK.
 from __future__ import annotations
 
 from capabilities_app.core.errors import DiagnosticList
-from capabilities_app.store import layout
+from capabilities_app.store import vocabulary
 from capabilities_app.store.loader import Source
 
 __all__ = ["check_header"]
@@ -29,7 +29,7 @@ def check_header(source: Source, diags: DiagnosticList) -> str:
                 ("ikanos",),
                 f"this is an Ikanos document (ikanos: {data['ikanos']}), the map-based "
                 "successor format; the registry reads the list-based naftiko "
-                f"{' and '.join(layout.SUPPORTED_VERSIONS)}",
+                f"{' and '.join(vocabulary.SUPPORTED_VERSIONS)}",
             )
         )
         return ""
@@ -44,14 +44,14 @@ def check_header(source: Source, diags: DiagnosticList) -> str:
         )
         return ""
     version = str(data["naftiko"])
-    if version not in layout.SUPPORTED_VERSIONS:
+    if version not in vocabulary.SUPPORTED_VERSIONS:
         diags.add(
             source.diagnostic(
                 "error",
                 "unsupported_version",
                 ("naftiko",),
                 f"unsupported naftiko version {version!r}; the registry reads "
-                f"{' and '.join(layout.SUPPORTED_VERSIONS)}",
+                f"{' and '.join(vocabulary.SUPPORTED_VERSIONS)}",
             )
         )
     if not isinstance(data["naftiko"], str):

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from capabilities_app.core.errors import DiagnosticList
-from capabilities_app.store import layout
+from capabilities_app.store import vocabulary
 from capabilities_app.store.loader import KeyPath, Source
 from capabilities_app.store.specs.imports import ConsumesEntry
 
@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 _MUSTACHE = re.compile(r"\{\{\s*([^{}#^/!>&\s][^{}]*?)\s*\}\}")
-_BIND_VARIABLE = re.compile(layout.BIND_VARIABLE_PATTERN)
+_BIND_VARIABLE = re.compile(vocabulary.BIND_VARIABLE_PATTERN)
 _SECRET_FIELDS = {"token", "password", "value"}
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema_rs
 
 from capabilities_app.core.errors import Diagnostic
-from capabilities_app.store import layout
+from capabilities_app.store import vocabulary
 from capabilities_app.store.loader import KeyPath, Source
 from capabilities_app.store.specs.imports import consumes_lists
 
@@ -108,7 +108,7 @@ _DISCRIMINATOR_KINDS = (
 def schema_diagnostics(source: Source, severity: str) -> list[Diagnostic]:
     """Check ``source`` against the official JSON Schema of its declared version."""
     version = str(source.data.get("naftiko")) if isinstance(source.data, dict) else ""
-    if version not in layout.SUPPORTED_VERSIONS:
+    if version not in vocabulary.SUPPORTED_VERSIONS:
         return []
     result: list[Diagnostic] = []
     seen: set[tuple[KeyPath, str]] = set()

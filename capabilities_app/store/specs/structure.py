@@ -13,8 +13,9 @@ from typing import Any
 
 from capabilities_app.core.errors import DiagnosticList
 from capabilities_app.store import layout
-from capabilities_app.store.layout import CAPABILITY, CONSUMES, PARTS, Children, Field, Group
+from capabilities_app.store.layout import CAPABILITY, CONSUMES, PARTS
 from capabilities_app.store.loader import KeyPath, Source
+from capabilities_app.store.vocabulary import Children, Field, Group, Part
 
 __all__ = ["StructureChecker"]
 
@@ -67,7 +68,7 @@ class StructureChecker:
     def check_root(self) -> None:
         self.check_part(CAPABILITY, self.source.data, ())
 
-    def check_part(self, part: layout.Part, data: Any, path: KeyPath) -> None:
+    def check_part(self, part: Part, data: Any, path: KeyPath) -> None:
         if not isinstance(data, dict):
             self.error(path, "wrong_type", f"expected a mapping, found {_describe(data)}")
             return
@@ -147,7 +148,7 @@ class StructureChecker:
             self.check_part(part, item, (*path, i))
         self.check_unique(part, value, path)
 
-    def hold_unknown_type(self, part: layout.Part, item: Any, path: KeyPath) -> bool:
+    def hold_unknown_type(self, part: Part, item: Any, path: KeyPath) -> bool:
         """Lenient mode: hold a consumes or expose entry of a type the registry lacks."""
         if self.held is None or part not in (CONSUMES, layout.EXPOSE):
             return False
@@ -169,7 +170,7 @@ class StructureChecker:
         )
         return True
 
-    def check_unique(self, part: layout.Part, items: list[Any], path: KeyPath) -> None:
+    def check_unique(self, part: Part, items: list[Any], path: KeyPath) -> None:
         if not part.unique:
             return
         seen: dict[tuple[Any, ...], int] = {}
