@@ -103,6 +103,23 @@ class ExposedResourceAdmin(PartAdmin):
 @admin.register(m.ExposedOperation)
 class ExposedOperationAdmin(PartAdmin):
     form = CallerForm
+    # The page's field order, as before the shared with/steps/mappings fields moved
+    # to store.models.CallingPart (inherited fields would otherwise come first).
+    fields = (
+        "position",
+        "extra",
+        "resource",
+        "method",
+        "name",
+        "label",
+        "description",
+        "call",
+        "ref",
+        "with_values",
+        "output_parameters",
+        "steps",
+        "mappings",
+    )
     list_display = ("__str__", "resource", "call")
     search_fields = ("name", "resource__path", "resource__expose__namespace")
     raw_id_fields = ("resource",)
@@ -171,6 +188,24 @@ class ToolParameterAdmin(PartAdmin):
 
 @admin.register(m.McpResource)
 class McpResourceAdmin(PartAdmin):
+    # The page's field order, as before the shared with/steps/mappings fields moved
+    # to store.models.CallingPart (inherited fields would otherwise come first).
+    fields = (
+        "position",
+        "extra",
+        "expose",
+        "name",
+        "label",
+        "uri",
+        "description",
+        "mime_type",
+        "call",
+        "with_values",
+        "steps",
+        "mappings",
+        "output_parameters",
+        "location",
+    )
     list_display = ("name", "uri", "expose")
     search_fields = ("name", "uri")
     raw_id_fields = ("expose",)
@@ -204,6 +239,21 @@ class AggregateAdmin(PartAdmin):
 @admin.register(m.AggregateFunction)
 class AggregateFunctionAdmin(PartAdmin):
     form = CallerForm
+    # The page's field order, as before the shared with/steps/mappings fields moved
+    # to store.models.CallingPart (inherited fields would otherwise come first).
+    fields = (
+        "position",
+        "extra",
+        "aggregate",
+        "name",
+        "description",
+        "semantics",
+        "call",
+        "with_values",
+        "steps",
+        "mappings",
+        "output_parameters",
+    )
     list_display = ("name", "aggregate", "call")
     search_fields = ("name", "aggregate__namespace")
     raw_id_fields = ("aggregate",)

@@ -12,8 +12,8 @@ from django.forms.models import BaseInlineFormSet
 from capabilities_app.access import clients
 from capabilities_app.core.errors import InvalidGrant
 from capabilities_app.store import checking
-from capabilities_app.store.layout import NAME_PATTERN
 from capabilities_app.store.models import ClientGrant
+from capabilities_app.store.vocabulary import NAME_PATTERN
 
 
 class PartForm(forms.ModelForm):

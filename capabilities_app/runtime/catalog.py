@@ -26,7 +26,26 @@ from capabilities_app.core.locations import document_folder
 from capabilities_app.runtime.reads import caller_names
 from capabilities_app.runtime.templating import Binds, BindSource
 from capabilities_app.store import versioning
-from capabilities_app.store.models import Capability
+from capabilities_app.store.models import (
+    Aggregate,
+    AggregateFunction,
+    Bind,
+    BindKey,
+    Capability,
+    ConsumedOperation,
+    ConsumedOutputParameter,
+    ConsumedParameter,
+    ConsumedResource,
+    Consumes,
+    Expose,
+    ExposedOperation,
+    ExposedParameter,
+    ExposedResource,
+    McpPrompt,
+    McpResource,
+    Tool,
+    ToolParameter,
+)
 from capabilities_app.store.rows import Rows
 
 _TEMPLATE_VARIABLE = re.compile(r"\{\{?\s*([^{}]+?)\s*\}?\}")
@@ -410,19 +429,19 @@ class _Builder:
             self.contexts[capability.pk] = CapabilityContext(
                 capability.name, self._binds(capability, base_dir), base_dir=base_dir
             )
-        for consumes in self.rows.all["consumes"]:
+        for consumes in self.rows.all(Consumes):
             self._consumes(consumes)
-        for function in self.rows.all["aggregate_function"]:
-            aggregate = self.rows.get("aggregate", function.aggregate_id)
+        for function in self.rows.all(AggregateFunction):
+            aggregate = self.rows.get(Aggregate, function.aggregate_id)
             self.functions[function.pk] = self._operation(
                 "function",
                 function,
                 self.contexts[aggregate.capability_id],
                 aggregate.namespace,
-                params=self.rows.children_of("tool_parameter", "function", function.pk),
+                params=self.rows.children_of(ToolParameter, "function", function.pk),
                 semantics=function.semantics,
             )
-        for expose in self.rows.all["expose"]:
+        for expose in self.rows.all(Expose):
             context = self.contexts[expose.capability_id]
             if expose.type == "rest" and expose.namespace:
                 self._rest(expose, context)
@@ -437,10 +456,10 @@ class _Builder:
 
     def _binds(self, capability: Capability, base_dir: str | None) -> Binds:
         sources = []
-        for bind in self.rows.children_of("bind", "capability", capability.pk):
+        for bind in self.rows.children_of(Bind, "capability", capability.pk):
             keys = tuple(
                 (k.variable, k.provider_key)
-                for k in self.rows.children_of("bind_key", "bind", bind.pk)
+                for k in self.rows.children_of(BindKey, "bind", bind.pk)
             )
             sources.append(BindSource(bind.namespace, keys, bind.location, base_dir))
         return Binds(tuple(sources))
@@ -453,16 +472,14 @@ class _Builder:
             authentication=consumes.authentication
             if isinstance(consumes.authentication, dict)
             else None,
-            parameters=_params(
-                self.rows.children_of("consumed_parameter", "consumes", consumes.pk)
-            ),
+            parameters=_params(self.rows.children_of(ConsumedParameter, "consumes", consumes.pk)),
         )
         context.upstreams[upstream.namespace] = upstream
-        for resource in self.rows.children_of("consumed_resource", "consumes", consumes.pk):
+        for resource in self.rows.children_of(ConsumedResource, "consumes", consumes.pk):
             resource_params = _params(
-                self.rows.children_of("consumed_parameter", "resource", resource.pk)
+                self.rows.children_of(ConsumedParameter, "resource", resource.pk)
             )
-            for op in self.rows.children_of("consumed_operation", "resource", resource.pk):
+            for op in self.rows.children_of(ConsumedOperation, "resource", resource.pk):
                 compiled = UpstreamOperation(
                     upstream=upstream,
                     name=op.name,
@@ -471,15 +488,13 @@ class _Builder:
                     parameters=_merge(
                         upstream.parameters,
                         resource_params,
-                        _params(self.rows.children_of("consumed_parameter", "operation", op.pk)),
+                        _params(self.rows.children_of(ConsumedParameter, "operation", op.pk)),
                     ),
                     body=op.body,
                     output_raw_format=op.output_raw_format,
                     outputs=tuple(
                         (o.name, o.value)
-                        for o in self.rows.children_of(
-                            "consumed_output_parameter", "operation", op.pk
-                        )
+                        for o in self.rows.children_of(ConsumedOutputParameter, "operation", op.pk)
                         if o.name and o.value
                     ),
                 )
@@ -563,7 +578,7 @@ class _Builder:
         self.catalog.rest_capabilities.setdefault(expose.namespace, context.name)
         self.rest_exposes.setdefault(expose.namespace, []).append((_auth(expose), context.binds))
         by_pattern: dict[str, Route] = {r.regex.pattern: r for r in routes}
-        for resource in self.rows.children_of("exposed_resource", "expose", expose.pk):
+        for resource in self.rows.children_of(ExposedResource, "expose", expose.pk):
             forward_spec = resource.forward if isinstance(resource.forward, dict) else None
             regex, variables = _route_regex(resource.path, forward=forward_spec is not None)
             route = by_pattern.get(regex.pattern)
@@ -585,11 +600,11 @@ class _Builder:
                         upstream, tuple(str(h) for h in forward_spec.get("trustedHeaders") or ())
                     )
                     route.forward_context = context
-            resource_params = self.rows.children_of("exposed_parameter", "resource", resource.pk)
-            for op in self.rows.children_of("exposed_operation", "resource", resource.pk):
+            resource_params = self.rows.children_of(ExposedParameter, "resource", resource.pk)
+            for op in self.rows.children_of(ExposedOperation, "resource", resource.pk):
                 if op.method in route.methods:
                     continue  # the first declaration answers (specs warns about the rest)
-                op_params = self.rows.children_of("exposed_parameter", "operation", op.pk)
+                op_params = self.rows.children_of(ExposedParameter, "operation", op.pk)
                 names = {p.name for p in op_params}
                 params = [p for p in resource_params if p.name not in names] + list(op_params)
                 route.methods[op.method] = self._operation(
@@ -605,7 +620,7 @@ class _Builder:
             authentication=_auth(expose),
             binds=context.binds,
         )
-        for tool in self.rows.children_of("tool", "expose", expose.pk):
+        for tool in self.rows.children_of(Tool, "expose", expose.pk):
             hints = Hints(
                 tool.read_only_hint,
                 tool.destructive_hint,
@@ -619,10 +634,10 @@ class _Builder:
                 tool,
                 context,
                 expose.namespace,
-                params=self.rows.children_of("tool_parameter", "tool", tool.pk),
+                params=self.rows.children_of(ToolParameter, "tool", tool.pk),
                 hints=hints,
             )
-        for resource in self.rows.children_of("mcp_resource", "expose", expose.pk):
+        for resource in self.rows.children_of(McpResource, "expose", expose.pk):
             has_operation = (
                 resource.call_id
                 or resource.steps
@@ -643,7 +658,7 @@ class _Builder:
                 location=resource.location,
                 base_dir=context.base_dir,
             )
-        for prompt in self.rows.children_of("mcp_prompt", "expose", expose.pk):
+        for prompt in self.rows.children_of(McpPrompt, "expose", expose.pk):
             server.prompts[prompt.name] = McpPromptSpec(
                 name=prompt.name,
                 label=prompt.label,

@@ -23,12 +23,26 @@ from capabilities_app.store.layout import (
     GROUP_ORDER,
     IMPORTED_CONSUMES_KEYS,
     PARTS,
-    Children,
-    Field,
-    Group,
 )
-from capabilities_app.store.models import Capability
+from capabilities_app.store.models import (
+    Aggregate,
+    AggregateFunction,
+    Capability,
+    ConsumedOperation,
+    ConsumedResource,
+    Consumes,
+)
 from capabilities_app.store.rows import Rows
+from capabilities_app.store.vocabulary import Children, Field, Group
+
+__all__ = [
+    "IMPORT_MARKER",
+    "build_document",
+    "dump_yaml",
+    "export_yaml",
+    "resolved_document",
+]
+
 
 IMPORT_MARKER = "__import__"
 
@@ -46,14 +60,14 @@ class _Writer:
             self.unserved.setdefault(tuple(list_path), []).append((index, held["value"]))
 
     def call_name(self, operation_id: int) -> str:
-        operation = self.rows.by_id[("consumed_operation", operation_id)]
-        resource = self.rows.by_id[("consumed_resource", operation.resource_id)]
-        consumes = self.rows.by_id[("consumes", resource.consumes_id)]
+        operation = self.rows.get(ConsumedOperation, operation_id)
+        resource = self.rows.get(ConsumedResource, operation.resource_id)
+        consumes = self.rows.get(Consumes, resource.consumes_id)
         return f"{consumes.namespace}.{operation.name}"
 
     def ref_name(self, function_id: int) -> str:
-        function = self.rows.by_id[("aggregate_function", function_id)]
-        aggregate = self.rows.by_id[("aggregate", function.aggregate_id)]
+        function = self.rows.get(AggregateFunction, function_id)
+        aggregate = self.rows.get(Aggregate, function.aggregate_id)
         return f"{aggregate.namespace}.{function.name}"
 
     def document(self) -> dict[str, Any]:

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from django.db import models
 
+__all__ = [
+    "DocumentJSONField",
+]
+
 
 class DocumentJSONField(models.JSONField):
     def db_type(self, connection) -> str | None:

@@ -33,6 +33,19 @@ import yaml
 from capabilities_app.core import decoding
 from capabilities_app.core.errors import Diagnostic, SpecError
 
+__all__ = [
+    "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_NODES",
+    "KeyPath",
+    "Source",
+    "format_key_path",
+    "load_data",
+    "parse_source",
+    "read_source",
+    "too_large",
+]
+
+
 KeyPath = tuple[str | int, ...]
 
 DEFAULT_MAX_NODES = decoding.MAX_VALUES

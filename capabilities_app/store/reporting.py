@@ -15,6 +15,14 @@ from collections.abc import Iterable, Iterator
 from capabilities_app.core.errors import Diagnostic
 from capabilities_app.store.importer import Outcome, RunReport
 
+__all__ = [
+    "error_lines",
+    "grouped",
+    "summary_line",
+    "warning_lines",
+]
+
+
 _INDEX = re.compile(r"\[\d+\]")
 
 

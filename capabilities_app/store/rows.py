@@ -3,17 +3,29 @@
 The exporter reads one capability this way; the catalog reads every enabled one.
 Either way the number of queries is fixed (one per part model), whatever the number
 of operations, tools or capabilities.
+
+Rows are asked for by model class (``rows.all(Tool)``, ``rows.children_of(BindKey,
+"bind", bind.pk)``), so a reader gets its model's type back, and a model that is not a
+stored part, or a parent attribute the layout does not list for it, raises
+``LookupError`` instead of answering with no rows.
+
+Imports models and ``layout``; nothing above the store.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, TypeVar
 
 from django.apps import apps
 from django.db.models import Model, Q
 
-from capabilities_app.store.layout import PARTS, Children, Group
+from capabilities_app.store.layout import PARTS
+from capabilities_app.store.vocabulary import Children, Group
+
+__all__ = ["PARENT_ATTRS", "Rows"]
+
+M = TypeVar("M", bound=Model)
 
 
 def _all_members(members: tuple[Any, ...]) -> list[Any]:
@@ -32,6 +44,18 @@ for _part in PARTS.values():
         if isinstance(_member, Children):
             PARENT_ATTRS[_member.part].add(_member.parent_attr)
 
+# model class name → part name, for the parts stored under a capability.
+_PART_OF_MODEL: dict[str, str] = {
+    part.model: part.name for part in PARTS.values() if part.capability_paths
+}
+
+
+def _part_name(model: type[Model]) -> str:
+    try:
+        return _PART_OF_MODEL[model.__name__]
+    except KeyError:
+        raise LookupError(f"{model.__name__} is not a part the row loader reads") from None
+
 
 class Rows:
     """Rows of the capabilities that ``lookup`` selects, by id and by parent.
@@ -44,9 +68,9 @@ class Rows:
     def __init__(
         self, lookup: dict[str, Any], *, select_related: dict[str, tuple] | None = None
     ) -> None:
-        self.children: dict[tuple[str, str, int], list[Model]] = defaultdict(list)
-        self.by_id: dict[tuple[str, int], Model] = {}
-        self.all: dict[str, list[Model]] = defaultdict(list)
+        self._children: dict[tuple[str, str, int], list[Model]] = defaultdict(list)
+        self._by_id: dict[tuple[str, int], Model] = {}
+        self._all: dict[str, list[Model]] = defaultdict(list)
         for part in PARTS.values():
             if not part.capability_paths:
                 continue  # the capability itself
@@ -59,22 +83,39 @@ class Rows:
                 rows = rows.select_related(*select_related[part.name])
             parent_attrs = PARENT_ATTRS[part.name]
             for row in rows:
-                self.by_id[(part.name, row.pk)] = row
-                self.all[part.name].append(row)
+                self._by_id[(part.name, row.pk)] = row
+                self._all[part.name].append(row)
                 for attr in parent_attrs:
                     parent_id = getattr(row, f"{attr}_id")
                     if parent_id is not None:
-                        self.children[(part.name, attr, parent_id)].append(row)
+                        self._children[(part.name, attr, parent_id)].append(row)
 
     def of(self, member: Children, parent: Model) -> list[Model]:
         """The children ``member`` lists under ``parent``, in document order."""
-        rows = self.children.get((member.part, member.parent_attr, parent.pk), [])
+        rows = self._children.get((member.part, member.parent_attr, parent.pk), [])
         if member.fixed:
             rows = [r for r in rows if all(getattr(r, a) == v for a, v in member.fixed)]
         return rows
 
-    def children_of(self, part: str, parent_attr: str, parent_id: int) -> list[Model]:
-        return self.children.get((part, parent_attr, parent_id), [])
+    def all(self, model: type[M]) -> list[M]:
+        """Every loaded row of ``model``, in document order."""
+        return self._all.get(_part_name(model), [])  # type: ignore[return-value]
 
-    def get(self, part: str, pk: int | None) -> Model | None:
-        return None if pk is None else self.by_id.get((part, pk))
+    def children_of(self, model: type[M], parent_attr: str, parent_id: int) -> list[M]:
+        """The rows of ``model`` whose ``parent_attr`` is ``parent_id``, in document order."""
+        part = _part_name(model)
+        if parent_attr not in PARENT_ATTRS[part]:
+            raise LookupError(
+                f"{model.__name__} has no parent {parent_attr!r} in the layout "
+                f"(it has: {', '.join(sorted(PARENT_ATTRS[part]))})"
+            )
+        return self._children.get((part, parent_attr, parent_id), [])  # type: ignore[return-value]
+
+    def find(self, model: type[M], pk: int | None) -> M | None:
+        """The loaded row of ``model`` with id ``pk``, or ``None``."""
+        part = _part_name(model)
+        return None if pk is None else self._by_id.get((part, pk))  # type: ignore[return-value]
+
+    def get(self, model: type[M], pk: int) -> M:
+        """The loaded row of ``model`` with id ``pk``; ``KeyError`` when it is not loaded."""
+        return self._by_id[(_part_name(model), pk)]  # type: ignore[return-value]

@@ -29,6 +29,20 @@ from django.db.models import F
 from capabilities_app.core import database
 from capabilities_app.store.models import RegistryState
 
+__all__ = [
+    "MIN_RETRY_SECONDS",
+    "Kept",
+    "bump",
+    "current_clients_version",
+    "current_version",
+    "forget",
+    "holding",
+    "is_clients_fresh",
+    "is_fresh",
+    "read_stamp",
+]
+
+
 T = TypeVar("T")
 
 # The first retry after a failure waits at least this long, even with a check interval
