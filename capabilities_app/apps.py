@@ -7,4 +7,5 @@ class CapabilitiesAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        pass
+        from capabilities_app import checks  # noqa: F401 - registers the system checks
+        from capabilities_app.access import clients  # noqa: F401 - key changes move the clients stamp
