@@ -53,7 +53,7 @@ from capabilities_app.core.errors import (
 from capabilities_app.core.locations import location_path
 from capabilities_app.mcp import schemas, tasks
 from capabilities_app.mcp.results import problem_of, refusal_of, tool_result
-from capabilities_app.runtime import invoke as runtime
+from capabilities_app.runtime.callers import ArgumentsCaller, ResolvedCaller, tool_arguments
 from capabilities_app.runtime.catalog import (
     Catalog,
     McpPromptSpec,
@@ -62,6 +62,7 @@ from capabilities_app.runtime.catalog import (
     get_catalog,
     peek_catalog,
 )
+from capabilities_app.runtime.invoke import invoke
 from capabilities_app.runtime.templating import mapping_layer, render
 
 logger = logging.getLogger(__name__)
@@ -424,8 +425,8 @@ def run_tool(call: ToolCall) -> types.CallToolResult:
     if refused is not None:
         return refused
     try:
-        resolved = runtime.tool_arguments(call.operation, call.arguments)
-        outcome = runtime.invoke(call.operation, runtime.ResolvedCaller(resolved))
+        resolved = tool_arguments(call.operation, call.arguments)
+        outcome = invoke(call.operation, ResolvedCaller(resolved))
     except RegistryError as error:
         return refusal_of(error)
     return tool_result(outcome.json(), outcome.is_error)
@@ -515,7 +516,7 @@ def read_resource_text(
             raise protocol_refusal(error) from error
     if resource.operation is not None:
         try:
-            outcome = runtime.invoke(resource.operation, runtime.ArgumentsCaller(values))
+            outcome = invoke(resource.operation, ArgumentsCaller(values))
         except RegistryError as error:
             raise MCPError(
                 code=types.INTERNAL_ERROR, message=f"reading {resource.uri}: {error.detail}"

@@ -5,15 +5,11 @@ from __future__ import annotations
 import pytest
 
 from capabilities_app.core.errors import MethodNotAllowed, RouteNotFound
-from capabilities_app.runtime import catalog
-from capabilities_app.runtime.catalog import (
-    REST_OF_PATH,
-    Catalog,
-    PathTemplate,
-    Route,
-    _route_regex,
-    normalise,
-)
+from capabilities_app.runtime import routing
+from capabilities_app.runtime.callers import normalise
+from capabilities_app.runtime.catalog import Catalog, Route
+from capabilities_app.runtime.routing import REST_OF_PATH, PathTemplate
+from capabilities_app.runtime.routing import route_regex as _route_regex
 
 OP = object()  # stands in for an Operation: match only looks at the method keys
 
@@ -273,7 +269,7 @@ class TestMatch:
         assert cat.match("GET", "shipyard/proxy/a/b") == (forward, {REST_OF_PATH: "/a/b"})
         assert cat.match("GET", "shipyard/proxy") == (forward, {REST_OF_PATH: ""})
         assert cat.match("GET", "shipyard/proxy/") == (forward, {REST_OF_PATH: ""})
-        assert catalog.REST_OF_PATH == "__rest__"
+        assert routing.REST_OF_PATH == "__rest__"
 
     def test_forward_at_the_namespace_root(self):
         forward = route("/", forward=True)
