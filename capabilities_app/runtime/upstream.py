@@ -44,6 +44,19 @@ from capabilities_app.core.errors import (
 )
 from capabilities_app.runtime.guard import AddressGuard, Network
 
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "Client",
+    "Request",
+    "Response",
+    "Settings",
+    "basic_auth",
+    "configure",
+    "digest_auth",
+    "get_client",
+    "reset",
+]
+
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 # How much one read of the socket, or one step of a decompressor, may produce; a
 # write is cut into pieces of this size too, so each waits only for the time left.
