@@ -323,3 +323,40 @@ class TestNames:
     def test_path_template_parts_alternate_literal_and_name(self):
         template = PathTemplate.parse("/ships/{{imo}}/voyages/{id}")
         assert template.parts == ("/ships/", "imo", "/voyages/", "id", "")
+
+
+class TestOneMatcher:
+    """REST routes and MCP resource URI templates match through one ``PathTemplate``."""
+
+    @pytest.mark.parametrize(
+        ("template", "uri", "values"),
+        [
+            ("fleet://ships/{imo}", "fleet://ships/9321483", {"imo": "9321483"}),
+            ("fleet://ships/{imo}/crew/{id}", "fleet://ships/1/crew/7", {"imo": "1", "id": "7"}),
+            ("docs://{name}.md", "docs://readme.md", {"name": "readme"}),
+            ("fleet://ships/{imo}", "fleet://ships/1%2F2", {"imo": "1%2F2"}),
+            ("fleet://ships/{imo}", "fleet://ships/1/2", None),
+            ("fleet://ships/{imo}", "fleet://ships/", None),
+        ],
+    )
+    def test_a_template_matches_each_variable_as_one_segment(self, template, uri, values):
+        """Issue 11 point 1: one path-template matcher; a variable is one segment, as sent."""
+        assert PathTemplate.parse(template).match(uri) == values
+
+    def test_a_resource_uri_variable_keeps_its_name_as_written(self):
+        """Issue 11 point 1: an MCP resource template's ``{voyage-id}`` is named
+        ``voyage-id`` (the matcher it had before escaped it to ``voyage\\-id``)."""
+        from capabilities_app.mcp.server import match_uri
+
+        assert match_uri("fleet://voyages/{voyage-id}", "fleet://voyages/a%20b") == {
+            "voyage-id": "a b"
+        }
+        assert match_uri("fleet://ships", "fleet://ships") == {}
+        assert match_uri("fleet://ships", "fleet://ships/1") is None
+
+    def test_the_route_regex_is_the_template_pattern(self):
+        """Issue 11 point 1: a REST route's regex is built from the same template pattern."""
+        regex, variables = _route_regex("/ships/{imo}/voyages/{{voyage-id}}", forward=False)
+        template = PathTemplate.parse("/ships/{imo}/voyages/{{voyage-id}}")
+        assert regex.pattern == template.pattern()
+        assert variables == template.variables
