@@ -5,9 +5,9 @@ the protected-resource metadata of REST exposes (RFC 9728), and the probes (``/h
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from capabilities_app.api import health
 from capabilities_app.api.jobs import JobView
 from capabilities_app.api.metadata import protected_resource
-from capabilities_app.runtime import health
 
 urlpatterns = [
     path("admin/", admin.site.urls),

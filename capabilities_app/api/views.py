@@ -23,8 +23,12 @@ from capabilities_app.access import exposes as access
 from capabilities_app.api.jobs import job_response
 from capabilities_app.core.errors import BodyTooLarge, LengthRequired
 from capabilities_app.jobs import service as jobs
-from capabilities_app.runtime import invoke as runtime
-from capabilities_app.runtime.catalog import REST_OF_PATH, get_catalog
+from capabilities_app.runtime.callers import ResolvedCaller, RestCaller, arguments_of
+from capabilities_app.runtime.catalog import get_catalog
+from capabilities_app.runtime.invoke import invoke, prepare
+from capabilities_app.runtime.outcome import JSON, Outcome
+from capabilities_app.runtime.routing import REST_OF_PATH
+from capabilities_app.runtime.steps import forward
 
 
 class _FirstRenderer(BaseContentNegotiation):
@@ -80,7 +84,7 @@ def wants_async(request: Request) -> bool:
     )
 
 
-def to_response(outcome: runtime.Outcome) -> HttpResponse:
+def to_response(outcome: Outcome) -> HttpResponse:
     if outcome.content is not None:
         response = HttpResponse(
             outcome.content, status=outcome.status, content_type=outcome.content_type or None
@@ -89,9 +93,9 @@ def to_response(outcome: runtime.Outcome) -> HttpResponse:
         response = HttpResponse(
             json.dumps(outcome.data, ensure_ascii=False),
             status=outcome.status,
-            content_type=runtime.JSON,
+            content_type=JSON,
         )
-    for name, value in outcome.headers:  # Location, Retry-After, ... (runtime.PASSED_HEADERS)
+    for name, value in outcome.headers:  # Location, Retry-After, ... (outcome.PASSED_HEADERS)
         response[name] = value
     return response
 
@@ -184,7 +188,7 @@ class RestSurfaceView(APIView):
         # Charged once admitted and routed, before anything can reach an upstream: a
         # refused call (401, 403, 404, 405, 429) spends nothing (docs/access.md).
         self.quota = ratelimit.charge(client, owner, target)
-        caller = runtime.RestCaller(
+        caller = RestCaller(
             path_values={k: v for k, v in values.items() if k != REST_OF_PATH},
             query=(
                 (key, value) for key, values_ in request._request.GET.lists() for value in values_
@@ -200,18 +204,16 @@ class RestSurfaceView(APIView):
         )
         if operation is None:  # a forward route (always synchronous)
             remainder = values.get(REST_OF_PATH) or (list(values.values())[-1] if values else "")
-            outcome = runtime.forward(
+            outcome = forward(
                 route, remainder, method, caller, request.META.get("QUERY_STRING", "")
             )
             return to_response(outcome)
         # The call's parameters, looked up once as data: what runs now, or what a job
         # stores and runs later (the same upstream request either way).
-        call = runtime.ResolvedCaller(
-            runtime.arguments_of(operation, caller), caller.upstream_headers
-        )
+        call = ResolvedCaller(arguments_of(operation, caller), caller.upstream_headers)
         if wants_async(request):
             return self.submit(request, route, operation, call, client)
-        return to_response(runtime.invoke(operation, call))
+        return to_response(invoke(operation, call))
 
     def finalize_response(self, request, response, *args, **kwargs):
         # Every answer to a charged call carries the RateLimit fields, an error raised
@@ -219,13 +221,11 @@ class RestSurfaceView(APIView):
         response = super().finalize_response(request, response, *args, **kwargs)
         return ratelimit.with_headers(response, self.quota)
 
-    def submit(
-        self, request, route, operation, call: runtime.ResolvedCaller, client
-    ) -> HttpResponse:
+    def submit(self, request, route, operation, call: ResolvedCaller, client) -> HttpResponse:
         """``Prefer: respond-async``: check what can be checked now, queue the call, 202."""
         operation.check_served()  # 503 now for a part a lenient import could not wire
         if operation.call is not None:
-            runtime.prepare(operation, call)  # 400 and 503 now, not in the job
+            prepare(operation, call)  # 400 and 503 now, not in the job
         job, _created = jobs.submit(
             jobs.Submission(
                 kind="rest",

@@ -18,6 +18,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+__all__ = [
+    "FILE_SCHEME",
+    "document_folder",
+    "file_location_path",
+    "is_file_location",
+    "location_path",
+]
+
 FILE_SCHEME = "file://"
 
 
@@ -38,6 +46,15 @@ def location_path(location: str, base_dir: str | Path | None) -> Path | None:
     if not base_dir:
         return None
     return Path(base_dir) / path
+
+
+def file_location_path(location: str | None, base_dir: str | Path | None) -> Path | None:
+    """The file a ``file://`` location names; None for any other location (a plain
+    path, another scheme, nothing) and for a relative one with no folder to resolve it
+    against. Bind maps are read only from ``file://`` locations."""
+    if not is_file_location(location):
+        return None
+    return location_path(str(location), base_dir)
 
 
 def document_folder(origin: str | None) -> str | None:

@@ -61,8 +61,10 @@ from capabilities_app.core.errors import (
     RouteNotFound,
     UpstreamAnswered,
 )
-from capabilities_app.runtime import invoke as runtime
+from capabilities_app.runtime.callers import ResolvedCaller, tool_arguments
 from capabilities_app.runtime.catalog import Operation, get_catalog
+from capabilities_app.runtime.invoke import invoke
+from capabilities_app.runtime.outcome import Outcome
 from capabilities_app.store.models import Capability, Job
 
 logger = logging.getLogger(__name__)
@@ -220,16 +222,16 @@ def may_repeat(job: Job, operation: Operation) -> bool:
     return (upstream_method or "").upper() in SAFE_METHODS
 
 
-def caller_for(job: Job, operation: Operation) -> runtime.ResolvedCaller:
+def caller_for(job: Job, operation: Operation) -> ResolvedCaller:
     """The caller a job runs with: its stored arguments, as the synchronous call had them."""
     params = job.params if isinstance(job.params, dict) else {}
     arguments = params.get("arguments") or {}
     if job.kind == Job.Kind.TOOL:
         # Resolving resolved arguments again changes nothing; tool jobs stored before
         # arguments were resolved at submission held the raw tool arguments.
-        arguments = runtime.tool_arguments(operation, arguments)
+        arguments = tool_arguments(operation, arguments)
     headers = {"Idempotency-Key": job.idempotency_key} if job.idempotency_key else {}
-    return runtime.ResolvedCaller(arguments, upstream_headers=headers)
+    return ResolvedCaller(arguments, upstream_headers=headers)
 
 
 def backoff(attempt: int, retry_after: str | None = None) -> float:
@@ -314,7 +316,7 @@ def execute(job_id) -> float | None:
     job.attempts += 1
     can_retry = may_repeat(job, operation) and job.attempts <= settings.REGISTRY_JOB_MAX_RETRIES
     try:
-        outcome = runtime.invoke(operation, caller_for(job, operation))
+        outcome = invoke(operation, caller_for(job, operation))
     except RegistryError as error:
         if error.retryable and can_retry:
             return _again(job, backoff(job.attempts), error.problem())
@@ -339,7 +341,7 @@ def _again(job: Job, delay: float, error: dict | None, status: int | None = None
     return delay
 
 
-def _record(job: Job, outcome: runtime.Outcome) -> None:
+def _record(job: Job, outcome: Outcome) -> None:
     body = outcome.body()
     if len(body) > settings.REGISTRY_JOB_RESULT_MAX_BYTES:
         error = ResultTooLarge(

@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import weakref
 from contextvars import ContextVar
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -53,7 +51,7 @@ from capabilities_app.core.errors import (
 from capabilities_app.core.locations import location_path
 from capabilities_app.mcp import schemas, tasks
 from capabilities_app.mcp.results import problem_of, refusal_of, tool_result
-from capabilities_app.runtime import invoke as runtime
+from capabilities_app.runtime.callers import ArgumentsCaller, ResolvedCaller, tool_arguments
 from capabilities_app.runtime.catalog import (
     Catalog,
     McpPromptSpec,
@@ -62,6 +60,8 @@ from capabilities_app.runtime.catalog import (
     get_catalog,
     peek_catalog,
 )
+from capabilities_app.runtime.invoke import invoke
+from capabilities_app.runtime.routing import PathTemplate
 from capabilities_app.runtime.templating import mapping_layer, render
 
 logger = logging.getLogger(__name__)
@@ -424,8 +424,8 @@ def run_tool(call: ToolCall) -> types.CallToolResult:
     if refused is not None:
         return refused
     try:
-        resolved = runtime.tool_arguments(call.operation, call.arguments)
-        outcome = runtime.invoke(call.operation, runtime.ResolvedCaller(resolved))
+        resolved = tool_arguments(call.operation, call.arguments)
+        outcome = invoke(call.operation, ResolvedCaller(resolved))
     except RegistryError as error:
         return refusal_of(error)
     return tool_result(outcome.json(), outcome.is_error)
@@ -483,25 +483,14 @@ _LISTS = {"tools": _tools, "resources": _resources, "templates": _templates, "pr
 
 
 def match_uri(template: str, uri: str) -> dict[str, str] | None:
-    """Values of a resource URI template's ``{x}`` variables in ``uri`` (None: no match)."""
+    """Values of a resource URI template's ``{x}`` variables in ``uri`` (None: no match),
+    matched as a path template is (``routing.PathTemplate``) and then decoded."""
     if "{" not in template:
         return {} if template == uri else None
-    names: list[str] = []
-
-    def variable(found: re.Match) -> str:
-        names.append(found.group(1))
-        return "([^/]+)"
-
-    pattern = re.sub(r"\\\{([^{}]+)\\\}", variable, re.escape(template))
-    found = re.fullmatch(pattern, uri)
+    found = PathTemplate.parse(template).match(uri)
     if found is None:
         return None
-    return {name: unquote(value) for name, value in zip(names, found.groups(), strict=True)}
-
-
-def _file(location: str, base_dir: str | None) -> Path | None:
-    """The file a resource or prompt ``location`` names, beside its document (``locations``)."""
-    return location_path(location, base_dir)
+    return {name: unquote(value) for name, value in found.items()}
 
 
 def read_resource_text(
@@ -515,7 +504,7 @@ def read_resource_text(
             raise protocol_refusal(error) from error
     if resource.operation is not None:
         try:
-            outcome = runtime.invoke(resource.operation, runtime.ArgumentsCaller(values))
+            outcome = invoke(resource.operation, ArgumentsCaller(values))
         except RegistryError as error:
             raise MCPError(
                 code=types.INTERNAL_ERROR, message=f"reading {resource.uri}: {error.detail}"
@@ -529,7 +518,7 @@ def read_resource_text(
         text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
         return text, resource.mime_type or outcome.content_type or "application/json"
     if resource.location:
-        path = _file(resource.location, resource.base_dir)
+        path = location_path(resource.location, resource.base_dir)
         if path is not None and path.is_file():
             return path.read_text(encoding="utf-8"), resource.mime_type or "text/plain"
     raise MCPError(code=types.INVALID_PARAMS, message=f"resource {resource.uri} has no content")
@@ -568,7 +557,7 @@ def prompt_messages(
             for message in prompt.template
         ]
     if prompt.location:
-        path = _file(prompt.location, prompt.base_dir)
+        path = location_path(prompt.location, prompt.base_dir)
         if path is not None and path.is_file():
             text = render(path.read_text(encoding="utf-8"), layers)
             return [

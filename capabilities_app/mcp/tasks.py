@@ -41,7 +41,7 @@ from capabilities_app.core import database
 from capabilities_app.core.errors import DatabaseUnavailable, JobNotFound, QueueUnavailable
 from capabilities_app.jobs import service as jobs
 from capabilities_app.mcp.results import refusal_of, stored_refusal, tool_result, wire
-from capabilities_app.runtime import invoke as runtime
+from capabilities_app.runtime.callers import tool_arguments
 from capabilities_app.runtime.catalog import Operation
 from capabilities_app.store.models import Job
 
@@ -139,7 +139,7 @@ async def create(
             target=operation.name,
             method="",
             capability=operation.capability,
-            arguments=runtime.tool_arguments(operation, arguments),
+            arguments=tool_arguments(operation, arguments),
             caller=jobs.caller_from(Job.Kind.TOOL, namespace, headers, query),
         )
         try:

@@ -1,8 +1,8 @@
 """Liveness and readiness, for load balancers and orchestrators: ``/healthz``, ``/readyz``.
 
-The web app serves both (plain Django views: no authentication, no database query of
-their own) and so does the MCP server (``mcp/probes.py``), from the same
-:func:`readiness`:
+The web app serves both (``api/health.py``: plain Django views, no authentication, no
+database query of their own) and so does the MCP server (``mcp/probes.py``), from the
+same :data:`LIVENESS` and :func:`readiness`:
 
 - ``/healthz``: 200 while the process runs.
 - ``/readyz``: 200 ``ready`` when the last read of the version stamp succeeded;
@@ -13,20 +13,18 @@ their own) and so does the MCP server (``mcp/probes.py``), from the same
 Reading readiness may load the catalog (the first time) or read the stamp (when a read
 is due): a probe warms a fresh process before traffic reaches it.
 
-Must not import httpx or the MCP SDK.
+Must not import Django's HTTP layer, httpx or the MCP SDK.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
-
 from capabilities_app.core import database
 from capabilities_app.core.errors import DatabaseUnavailable
 from capabilities_app.runtime.catalog import get_catalog
+
+__all__ = ["LIVENESS", "readiness"]
 
 
 def readiness() -> tuple[int, dict[str, Any]]:
@@ -54,17 +52,3 @@ def readiness() -> tuple[int, dict[str, Any]]:
 
 
 LIVENESS: dict[str, Any] = {"status": "alive"}
-
-
-@never_cache
-@require_safe
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(LIVENESS)
-
-
-@never_cache
-@require_safe
-def readyz(request: HttpRequest) -> JsonResponse:
-    status, body = readiness()
-    # A probe every few seconds during an outage: the outage's one warning says it all.
-    return database.logged(JsonResponse(body, status=status))

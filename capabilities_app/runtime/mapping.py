@@ -32,6 +32,8 @@ from capabilities_app.core import decoding
 from capabilities_app.core.errors import OutputTooComplex, SpecError, UpstreamInvalid
 from capabilities_app.store import loader
 
+__all__ = ["JSON_FORMATS", "decode", "is_pass_through", "map_outputs", "select"]
+
 JSON_FORMATS = {"json", None, ""}
 _DELIMITERS = {"csv": ",", "tsv": "\t", "psv": "|"}
 

@@ -30,6 +30,8 @@ from capabilities_app.runtime.templating import Binds
 if TYPE_CHECKING:
     from capabilities_app.runtime.catalog import Operation, UpstreamOperation
 
+__all__ = ["caller_names", "template_names"]
+
 # Any tag but comments, partials and closing tags: {{x}}, {{{x}}}, {{&x}}, {{#x}}, {{^x}}.
 _ANY_TAG = re.compile(r"\{\{\{?\s*[#^&]?\s*([^\s{}!>/=#^&][^{}]*?)\s*\}?\}\}")
 

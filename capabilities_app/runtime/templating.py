@@ -44,7 +44,22 @@ from pystache.context import KeyNotFoundError
 from pystache.parser import _EscapeNode, _InvertedNode, _LiteralNode, _SectionNode
 
 from capabilities_app.core.errors import SecretMissing
-from capabilities_app.core.locations import is_file_location, location_path
+from capabilities_app.core.locations import file_location_path, is_file_location
+
+__all__ = [
+    "BODY_FORMATS",
+    "MISSING",
+    "BindSource",
+    "BindValue",
+    "Binds",
+    "Lookup",
+    "has_tags",
+    "mapping_layer",
+    "render",
+    "render_body",
+    "render_value",
+    "tag_names",
+]
 
 MISSING = object()
 _TAG = re.compile(r"\{\{\s*([^{}#^/!>&\s][^{}]*?)\s*\}\}")
@@ -122,12 +137,6 @@ class _FileMaps:
 _file_maps = _FileMaps()
 
 
-def _location_path(source: BindSource) -> Path | None:
-    if not is_file_location(source.location):
-        return None
-    return location_path(str(source.location), source.base_dir)
-
-
 @dataclass
 class Binds:
     """The bind variables of one capability, resolved on demand."""
@@ -162,7 +171,7 @@ class Binds:
             key = source.provider_key(variable)
             if key is None:
                 continue
-            path = _location_path(source)
+            path = file_location_path(source.location, source.base_dir)
             if source.location and path is None:
                 if is_file_location(source.location):
                     raise SecretMissing(

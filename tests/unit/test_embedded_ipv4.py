@@ -13,7 +13,7 @@ import ipaddress
 
 import pytest
 
-from capabilities_app.runtime.upstream import AddressGuard, is_public, parse_networks
+from capabilities_app.runtime.guard import AddressGuard, is_public, parse_networks
 
 NON_PUBLIC_V4 = ["127.0.0.1", "10.0.0.1", "169.254.169.254"]
 PUBLIC_V4 = "8.8.8.8"

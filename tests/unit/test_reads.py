@@ -10,11 +10,11 @@ from capabilities_app.runtime.catalog import (
     InputParam,
     Operation,
     Param,
-    PathTemplate,
     Upstream,
     UpstreamOperation,
 )
 from capabilities_app.runtime.reads import caller_names
+from capabilities_app.runtime.routing import PathTemplate
 from capabilities_app.runtime.templating import Binds, BindSource
 
 BINDS = Binds((BindSource("env", (("TOKEN", "SOME_TOKEN"),)),))

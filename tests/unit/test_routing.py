@@ -5,15 +5,11 @@ from __future__ import annotations
 import pytest
 
 from capabilities_app.core.errors import MethodNotAllowed, RouteNotFound
-from capabilities_app.runtime import catalog
-from capabilities_app.runtime.catalog import (
-    REST_OF_PATH,
-    Catalog,
-    PathTemplate,
-    Route,
-    _route_regex,
-    normalise,
-)
+from capabilities_app.runtime import routing
+from capabilities_app.runtime.callers import normalise
+from capabilities_app.runtime.catalog import Catalog, Route
+from capabilities_app.runtime.routing import REST_OF_PATH, PathTemplate
+from capabilities_app.runtime.routing import route_regex as _route_regex
 
 OP = object()  # stands in for an Operation: match only looks at the method keys
 
@@ -273,7 +269,7 @@ class TestMatch:
         assert cat.match("GET", "shipyard/proxy/a/b") == (forward, {REST_OF_PATH: "/a/b"})
         assert cat.match("GET", "shipyard/proxy") == (forward, {REST_OF_PATH: ""})
         assert cat.match("GET", "shipyard/proxy/") == (forward, {REST_OF_PATH: ""})
-        assert catalog.REST_OF_PATH == "__rest__"
+        assert routing.REST_OF_PATH == "__rest__"
 
     def test_forward_at_the_namespace_root(self):
         forward = route("/", forward=True)
@@ -327,3 +323,40 @@ class TestNames:
     def test_path_template_parts_alternate_literal_and_name(self):
         template = PathTemplate.parse("/ships/{{imo}}/voyages/{id}")
         assert template.parts == ("/ships/", "imo", "/voyages/", "id", "")
+
+
+class TestOneMatcher:
+    """REST routes and MCP resource URI templates match through one ``PathTemplate``."""
+
+    @pytest.mark.parametrize(
+        ("template", "uri", "values"),
+        [
+            ("fleet://ships/{imo}", "fleet://ships/9321483", {"imo": "9321483"}),
+            ("fleet://ships/{imo}/crew/{id}", "fleet://ships/1/crew/7", {"imo": "1", "id": "7"}),
+            ("docs://{name}.md", "docs://readme.md", {"name": "readme"}),
+            ("fleet://ships/{imo}", "fleet://ships/1%2F2", {"imo": "1%2F2"}),
+            ("fleet://ships/{imo}", "fleet://ships/1/2", None),
+            ("fleet://ships/{imo}", "fleet://ships/", None),
+        ],
+    )
+    def test_a_template_matches_each_variable_as_one_segment(self, template, uri, values):
+        """Issue 11 point 1: one path-template matcher; a variable is one segment, as sent."""
+        assert PathTemplate.parse(template).match(uri) == values
+
+    def test_a_resource_uri_variable_keeps_its_name_as_written(self):
+        """Issue 11 point 1: an MCP resource template's ``{voyage-id}`` is named
+        ``voyage-id`` (the matcher it had before escaped it to ``voyage\\-id``)."""
+        from capabilities_app.mcp.server import match_uri
+
+        assert match_uri("fleet://voyages/{voyage-id}", "fleet://voyages/a%20b") == {
+            "voyage-id": "a b"
+        }
+        assert match_uri("fleet://ships", "fleet://ships") == {}
+        assert match_uri("fleet://ships", "fleet://ships/1") is None
+
+    def test_the_route_regex_is_the_template_pattern(self):
+        """Issue 11 point 1: a REST route's regex is built from the same template pattern."""
+        regex, variables = _route_regex("/ships/{imo}/voyages/{{voyage-id}}", forward=False)
+        template = PathTemplate.parse("/ships/{imo}/voyages/{{voyage-id}}")
+        assert regex.pattern == template.pattern()
+        assert variables == template.variables

@@ -8,8 +8,9 @@ import socket
 import pytest
 
 from capabilities_app.core.errors import UpstreamForbidden, UpstreamUnreachable
+from capabilities_app.runtime import guard as address_guard
 from capabilities_app.runtime import upstream
-from capabilities_app.runtime.upstream import AddressGuard, is_public, parse_networks
+from capabilities_app.runtime.guard import AddressGuard, is_public, parse_networks
 
 ip = ipaddress.ip_address
 LOOPBACK_V4 = parse_networks(["127.0.0.0/8"])
@@ -150,18 +151,18 @@ class TestResolve:
             (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("fe80::1%eth0", 80, 0, 2)),
             (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 80)),
         ]
-        monkeypatch.setattr(upstream.socket, "getaddrinfo", lambda *a, **k: infos)
+        monkeypatch.setattr(address_guard.socket, "getaddrinfo", lambda *a, **k: infos)
         assert AddressGuard().resolve("mixed.example", 80) == "93.184.215.14"
 
     def test_rebinding_to_metadata_is_forbidden(self, monkeypatch):
         infos = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", 80))]
-        monkeypatch.setattr(upstream.socket, "getaddrinfo", lambda *a, **k: infos)
+        monkeypatch.setattr(address_guard.socket, "getaddrinfo", lambda *a, **k: infos)
         with pytest.raises(UpstreamForbidden, match=r"169\.254\.169\.254"):
             AddressGuard(LOOPBACK_V4).resolve("rebind.example", 80)
 
     def test_scoped_ipv6_address_is_allowed_by_its_network(self, monkeypatch):
         infos = [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("fe80::1%eth0", 80, 0, 2))]
-        monkeypatch.setattr(upstream.socket, "getaddrinfo", lambda *a, **k: infos)
+        monkeypatch.setattr(address_guard.socket, "getaddrinfo", lambda *a, **k: infos)
         guard = AddressGuard(parse_networks(["fe80::/10"]))
         assert guard.resolve("link.example", 80) == "fe80::1"
 

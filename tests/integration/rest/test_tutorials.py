@@ -11,8 +11,9 @@ import json
 
 import pytest
 
-from capabilities_app.runtime import invoke as runtime
+from capabilities_app.runtime.callers import ArgumentsCaller
 from capabilities_app.runtime.catalog import get_catalog
+from capabilities_app.runtime.invoke import invoke
 from tests.conftest import CORPUS
 from tests.integration.rest.conftest import load
 from tests.support.upstream import Answer
@@ -141,7 +142,7 @@ def test_step_11_manifest_with_lookups_on_projected_outputs(api, fleet):
     }
     # The MCP tool of the same document builds nested objects from dotted targets.
     tool = get_catalog().mcp["shipyard-tools"].tools["get-voyage-manifest"]
-    manifest = runtime.invoke(tool, runtime.ArgumentsCaller({"voyageId": "V-1"})).data
+    manifest = invoke(tool, ArgumentsCaller({"voyageId": "V-1"})).data
     assert manifest["route"] == {"from": "Oslo", "to": "Rotterdam"}
     assert manifest["ship"] == {"name": "Northern Star", "type": "cargo", "flag": "NO"}
     assert (manifest["crew"], manifest["cargo"]) == (crew, cargo)
@@ -150,7 +151,7 @@ def test_step_11_manifest_with_lookups_on_projected_outputs(api, fleet):
 def test_step_1_mock_tool_answers_without_any_upstream(upstream):
     load(TUTORIAL / "step-1-shipyard-mock.yml")
     tool = get_catalog().mcp["shipyard-tools"].tools["get-ship"]
-    outcome = runtime.invoke(tool, runtime.ArgumentsCaller({"imo_number": "IMO-1"}))
+    outcome = invoke(tool, ArgumentsCaller({"imo_number": "IMO-1"}))
     assert outcome.status == 200
     assert outcome.data == {
         "imo": "IMO-1",
@@ -165,7 +166,7 @@ def test_step_1_mock_tool_answers_without_any_upstream(upstream):
 def test_step_9_aggregate_through_an_mcp_tool(fleet):
     load(TUTORIAL / "step-9-shipyard-aggregates.yml", base_uri=fleet.url)
     tool = get_catalog().mcp["shipyard-tools"].tools["get-ship-with-crew"]
-    outcome = runtime.invoke(tool, runtime.ArgumentsCaller({"imo": "IMO-9321483"}))
+    outcome = invoke(tool, ArgumentsCaller({"imo": "IMO-9321483"}))
     assert outcome.data == SHIP_WITH_CREW
 
 
