@@ -49,6 +49,7 @@ from capabilities_app.core.errors import (
     RegistryError,
 )
 from capabilities_app.core.locations import location_path
+from capabilities_app.core.paths import PathTemplate
 from capabilities_app.mcp import schemas, tasks
 from capabilities_app.mcp.results import problem_of, refusal_of, tool_result
 from capabilities_app.runtime.callers import ArgumentsCaller, ResolvedCaller, tool_arguments
@@ -61,7 +62,6 @@ from capabilities_app.runtime.catalog import (
     peek_catalog,
 )
 from capabilities_app.runtime.invoke import invoke
-from capabilities_app.runtime.routing import PathTemplate
 from capabilities_app.runtime.templating import mapping_layer, render
 
 logger = logging.getLogger(__name__)

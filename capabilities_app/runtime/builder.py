@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from capabilities_app.core.locations import document_folder
+from capabilities_app.core.paths import PathTemplate
 from capabilities_app.runtime.catalog import (
     CapabilityContext,
     Catalog,
@@ -33,7 +34,7 @@ from capabilities_app.runtime.catalog import (
     UpstreamOperation,
 )
 from capabilities_app.runtime.reads import caller_names
-from capabilities_app.runtime.routing import PathTemplate, route_regex
+from capabilities_app.runtime.routing import route_regex
 from capabilities_app.runtime.templating import Binds, BindSource
 from capabilities_app.store import models as m
 from capabilities_app.store.rows import Rows

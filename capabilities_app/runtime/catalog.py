@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from capabilities_app.core.errors import OperationNotServed
+from capabilities_app.core.paths import PathTemplate
 from capabilities_app.runtime import routing
-from capabilities_app.runtime.routing import PathTemplate
 from capabilities_app.runtime.templating import Binds
 from capabilities_app.store import versioning
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from capabilities_app.core.paths import PathTemplate
 from capabilities_app.runtime.catalog import (
     CapabilityContext,
     InputParam,
@@ -14,7 +15,6 @@ from capabilities_app.runtime.catalog import (
     UpstreamOperation,
 )
 from capabilities_app.runtime.reads import caller_names
-from capabilities_app.runtime.routing import PathTemplate
 from capabilities_app.runtime.templating import Binds, BindSource
 
 BINDS = Binds((BindSource("env", (("TOKEN", "SOME_TOKEN"),)),))

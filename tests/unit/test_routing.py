@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from capabilities_app.core.errors import MethodNotAllowed, RouteNotFound
+from capabilities_app.core.paths import PathTemplate
 from capabilities_app.runtime import routing
 from capabilities_app.runtime.callers import normalise
 from capabilities_app.runtime.catalog import Catalog, Route
-from capabilities_app.runtime.routing import REST_OF_PATH, PathTemplate
+from capabilities_app.runtime.routing import REST_OF_PATH
 from capabilities_app.runtime.routing import route_regex as _route_regex
 
 OP = object()  # stands in for an Operation: match only looks at the method keys

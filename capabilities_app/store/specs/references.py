@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from capabilities_app.core.errors import DiagnosticList
+from capabilities_app.core.paths import PathTemplate
 from capabilities_app.store import vocabulary
 from capabilities_app.store.loader import KeyPath, Source
 from capabilities_app.store.specs.imports import ConsumesEntry
@@ -38,7 +39,7 @@ def normalise(name: str) -> str:
 
 def path_variables(path: str) -> list[str]:
     """The ``{x}`` and ``{{x}}`` variables of a resource path."""
-    return [m.strip() for m in re.findall(r"\{\{?\s*([^{}]+?)\s*\}?\}", path)]
+    return [name.strip() for name in PathTemplate.parse(path).variables]
 
 
 def _declared_names(parameters: Any) -> list[str]:

@@ -6,13 +6,13 @@ Pure Python: must not import Django, httpx or the MCP SDK.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from capabilities_app.core.errors import DiagnosticList
+from capabilities_app.core.paths import PathTemplate
 from capabilities_app.store.loader import KeyPath, Source
 from capabilities_app.store.specs.imports import ConsumesEntry
 from capabilities_app.store.specs.references import ReferenceChecks
@@ -32,7 +32,9 @@ class _Operation:
 
 
 def _normal_path(path: str) -> str:
-    path = re.sub(r"\{\{?[^{}]*\}?\}", "{}", path.lower())
+    """A path compared loosely: lower case, ``_`` as ``-``, each variable as ``{}``."""
+    parts = PathTemplate.parse(path.lower()).parts
+    path = "".join(part if i % 2 == 0 else "{}" for i, part in enumerate(parts))
     return path.replace("_", "-").rstrip("/")
 
 
