@@ -159,7 +159,9 @@ def _add_template_names(
             properties.setdefault(name, {})
 
 
-def annotations(hints: Hints) -> dict[str, bool]:
+# The name is the MCP field's; it shadows the __future__ import's binding, which
+# nothing reads at run time.
+def annotations(hints: Hints) -> dict[str, bool]:  # type: ignore[no-redef]
     """MCP annotations exactly as the hints give them; a hint not given is left out."""
     values = {
         "readOnlyHint": hints.read_only,
