@@ -13,9 +13,11 @@ import re
 from collections.abc import Iterable, Iterator
 
 from capabilities_app.core.errors import Diagnostic
-from capabilities_app.store.importer import Outcome, RunReport
+from capabilities_app.store.importer import Outcome, RunReport, Status
 
 _INDEX = re.compile(r"\[\d+\]")
+# The summary's order.
+_STATUSES: tuple[Status, ...] = ("created", "updated", "unchanged", "kept", "valid", "failed")
 
 
 def grouped(diagnostics: Iterable[Diagnostic]) -> Iterator[tuple[Diagnostic, int]]:
@@ -46,11 +48,7 @@ def error_lines(outcome: Outcome, *, limit: int = 200) -> list[str]:
 
 
 def summary_line(report: RunReport) -> str:
-    parts = [
-        f"{report.count(status)} {status}"
-        for status in ("created", "updated", "unchanged", "kept", "valid", "failed")
-        if report.count(status)
-    ]
+    parts = [f"{report.count(status)} {status}" for status in _STATUSES if report.count(status)]
     total = len(report.outcomes)
     line = f"{total} document{'s' if total != 1 else ''}: " + ", ".join(parts or ["none"])
     if not report.ok:
