@@ -16,7 +16,9 @@ name is never an argument. Arguments are checked against the same schema before 
 upstream call.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here, unlike every other module: the name
+# would be this module's annotations() (MCP's word for the hints), which shadows it.
+# Every annotation below names something imported or built in, so it evaluates at import.
 
 import functools
 import json
@@ -159,9 +161,7 @@ def _add_template_names(
             properties.setdefault(name, {})
 
 
-# The name is the MCP field's; it shadows the __future__ import's binding, which
-# nothing reads at run time.
-def annotations(hints: Hints) -> dict[str, bool]:  # type: ignore[no-redef]
+def annotations(hints: Hints) -> dict[str, bool]:
     """MCP annotations exactly as the hints give them; a hint not given is left out."""
     values = {
         "readOnlyHint": hints.read_only,
