@@ -62,9 +62,11 @@ demo: install
 	$(BIN)/python manage.py runserver 127.0.0.1:$(DEMO_PORT) & web=$$!; \
 	wait $$web
 
+# mypy reads its files and settings from pyproject.toml ([tool.mypy]).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .
@@ -87,4 +89,4 @@ bench: install
 	$(BIN)/python bench/async_overhead.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .pytest_cache .ruff_cache .mypy_cache

@@ -94,10 +94,11 @@ def credential_header(door: Door, headers: Mapping[str, str]) -> str:
 def _registry_credential(door: Door, headers: Mapping[str, str]) -> tuple[str, str]:
     """(header, value) of the caller's registry credential, from the headers the expose's
     own check leaves."""
-    own = (door.authentication or {}).get("type") if door.authentication else None
+    authentication = door.authentication or {}
+    own = authentication.get("type")
     own_header = ""
-    if own == "apikey" and (door.authentication.get("placement") or "header") == "header":
-        own_header = str(door.authentication.get("key") or "").lower()
+    if own == "apikey" and (authentication.get("placement") or "header") == "header":
+        own_header = str(authentication.get("key") or "").lower()
     if own_header != API_KEY_HEADER:
         given = headers.get(API_KEY_HEADER, "").strip()
         if given:
@@ -137,9 +138,9 @@ def identify(door: Door, headers: Mapping[str, str]) -> Client | None:
         return oauth.verify(credential, door)
     if not settings.REGISTRY_REQUIRE_CLIENT_KEY:
         return None  # keys optional: a bearer value that is no key is not the registry's
-    error = KeyNotAccepted("this client key is not known to the registry")
-    error.challenge = challenge(door, error="invalid_token")
-    raise error
+    refused = KeyNotAccepted("this client key is not known to the registry")
+    refused.challenge = challenge(door, error="invalid_token")
+    raise refused
 
 
 def identify_in_memory(door: Door, headers: Mapping[str, str]) -> Client | None:

@@ -43,8 +43,8 @@ def protected_resource(request: HttpRequest, rest: str = "") -> HttpResponse:
         for name, value in error.headers().items():
             response[name] = value
         return response
-    body = b"" if request.method == "HEAD" else json.dumps(document).encode()
-    response = HttpResponse(body, content_type="application/json")
+    content = b"" if request.method == "HEAD" else json.dumps(document).encode()
+    response = HttpResponse(content, content_type="application/json")
     response["Cache-Control"] = resource_metadata.CACHE_CONTROL
     response["Access-Control-Allow-Origin"] = "*"  # public; browser-based clients read it
     return response

@@ -46,7 +46,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status=exc.status_code,
             content_type=PROBLEM_JSON,
         )
-        if getattr(exc, "wait", None):
-            response["Retry-After"] = str(int(exc.wait))
+        wait = getattr(exc, "wait", None)  # drf.Throttled's seconds to wait, when it has them
+        if wait:
+            response["Retry-After"] = str(int(wait))
         return response
     return None

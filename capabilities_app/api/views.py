@@ -138,7 +138,7 @@ class RestSurfaceView(APIView):
         return {}
 
     def serve(self, request: Request, path: str) -> HttpResponse:
-        method = request.method.upper()
+        method = str(request.method).upper()  # always set on a request Django routed
         catalog = get_catalog()
         namespace = path.strip("/").partition("/")[0]
         # A guarded namespace asks for the credential first: a wrong method or an unknown
@@ -233,7 +233,7 @@ class RestSurfaceView(APIView):
                 target=route.path,
                 method=request.method.upper(),
                 capability=operation.capability,
-                arguments=call.arguments,
+                arguments=dict(call.arguments),
                 caller=jobs.caller_of(
                     client.id
                     if client is not None
@@ -248,4 +248,6 @@ class RestSurfaceView(APIView):
         response["Preference-Applied"] = "respond-async"
         return response
 
-    get = post = put = patch = delete = head = options = serve
+    # serve() answers every method, OPTIONS too (APIView's options() would describe the
+    # view); its signature is not APIView.options's, hence the ignore.
+    get = post = put = patch = delete = head = options = serve  # type: ignore[assignment]

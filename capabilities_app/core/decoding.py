@@ -223,9 +223,10 @@ def load_delimited(content: bytes, delimiter: str, limits: Limits = DEFAULT) -> 
             continue
         if not row:  # DictReader skips blank lines
             continue
-        item = dict(zip(fieldnames, row, strict=False))
+        # Keyed like DictReader's rows: the extra cells of a long row under None (its restkey).
+        item: dict[str | None, Any] = dict(zip(fieldnames, row, strict=False))
         if len(row) > len(fieldnames):
-            item[None] = row[len(fieldnames) :]  # type: ignore[index] - DictReader's restkey
+            item[None] = row[len(fieldnames) :]
         elif len(row) < len(fieldnames):
             for key in fieldnames[len(row) :]:
                 item[key] = None
@@ -265,12 +266,12 @@ def scan_yaml(text: str, limits: Limits = DEFAULT) -> None:
             stack[-1][2] = max(stack[-1][2], height)
 
     for event in yaml.parse(text, Loader=_YamlLoader):
-        mark = event.start_mark
-        where = {"line": mark.line + 1, "column": mark.column + 1}
+        mark = event.start_mark  # libyaml marks every event it parses
+        where = {} if mark is None else {"line": mark.line + 1, "column": mark.column + 1}
         if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
             plain += 1
             if plain > limits.max_values:
-                raise _too_many(limits, **where)
+                raise _too_many(limits, "values", **where)
         if bomb is not None:  # only counting what is written, to tell the two apart
             continue
         if isinstance(event, yaml.ScalarEvent):
@@ -299,7 +300,7 @@ def scan_yaml(text: str, limits: Limits = DEFAULT) -> None:
                     **where,
                 )
             # An undefined alias is the composer's syntax error, reported after this scan.
-            values, height = anchors.get(event.anchor, (1, 0))
+            values, height = anchors.get(event.anchor, (1, 0)) if event.anchor else (1, 0)
             expanded += values
             if len(stack) + height > limits.max_depth:
                 raise _too_deep(limits, **where)

@@ -15,11 +15,11 @@ the SDK. Must not import Django.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Final
 
 from mcp_types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
 
-VERSION = "2.0"
+VERSION: Final = "2.0"
 
 
 def _request_id(message: dict[str, Any]) -> str | int | None:

@@ -16,7 +16,9 @@ name is never an argument. Arguments are checked against the same schema before 
 upstream call.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here, unlike every other module: the name
+# would be this module's annotations() (MCP's word for the hints), which shadows it.
+# Every annotation below names something imported or built in, so it evaluates at import.
 
 import functools
 import json

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import BinaryIO
 
 import anyio
+from anyio.streams.memory import MemoryObjectSendStream
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
 
@@ -47,10 +48,10 @@ class CheckedLines:
 
     def __init__(self, lines: anyio.AsyncFile[str]) -> None:
         self.lines = lines
-        self.write = None
+        self.write: MemoryObjectSendStream[SessionMessage] | None = None
         self.ready = anyio.Event()
 
-    def attach(self, write) -> None:
+    def attach(self, write: MemoryObjectSendStream[SessionMessage]) -> None:
         self.write = write
         self.ready.set()
 
@@ -64,7 +65,8 @@ class CheckedLines:
                 yield line
                 continue
             await self.ready.wait()
-            await self.write.send(SessionMessage(answer))
+            if self.write is not None:  # always: attach() sets it before ready
+                await self.write.send(SessionMessage(answer))
 
 
 async def _serve(namespace: str, check_seconds: float) -> None:
@@ -85,7 +87,11 @@ async def _serve(namespace: str, check_seconds: float) -> None:
     with _wire_stdin() as wire:
         text = io.TextIOWrapper(wire, encoding="utf-8", errors="replace")
         stdin = CheckedLines(anyio.wrap_file(text))
-        async with stdio_server(stdin=stdin) as (read, write), anyio.create_task_group() as group:
+        # The SDK only iterates stdin (``async for line in stdin``), as CheckedLines does.
+        async with (
+            stdio_server(stdin=stdin) as (read, write),  # type: ignore[arg-type]
+            anyio.create_task_group() as group,
+        ):
             stdin.attach(write)
             group.start_soon(watch)
             await server.run(read, write, server.create_initialization_options())

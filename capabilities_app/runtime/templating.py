@@ -221,10 +221,11 @@ class _LazyContext(dict):
             return dict.__getitem__(self, key)
         # The trust boundary (§4): a bind's name never reaches a layer, so no caller
         # value (a query parameter, a body field, an MCP argument) can stand in for it.
-        if key in self._namespaces:
-            value: Any = _BindNamespace(self._binds, key)
-        elif key in self._variables:
-            value = BindValue(self._binds.value(key))
+        binds = self._binds  # None leaves both name sets empty
+        if binds is not None and key in self._namespaces:
+            value: Any = _BindNamespace(binds, key)
+        elif binds is not None and key in self._variables:
+            value = BindValue(binds.value(key))
         else:
             value = MISSING
             for layer in self._layers:

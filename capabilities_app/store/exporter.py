@@ -13,10 +13,9 @@ Every row of a capability is read with one query per model (``rows``).
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from django.db.models import Model
 
 from capabilities_app.store.layout import (
     CAPABILITY,
@@ -46,6 +45,10 @@ __all__ = [
 
 IMPORT_MARKER = "__import__"
 
+# A row of any of the store's models: the layout names the attributes read from it
+# (getattr by name), so a row is not checked against one model class.
+Row = Any
+
 
 class _Writer:
     def __init__(self, capability: Capability, *, resolved: bool, inline_imports: bool) -> None:
@@ -73,7 +76,7 @@ class _Writer:
     def document(self) -> dict[str, Any]:
         return self.part(CAPABILITY, self.capability, path=())
 
-    def part(self, part: Any, row: Model, path: tuple[Any, ...] | None = None) -> dict[str, Any]:
+    def part(self, part: Any, row: Row, path: tuple[Any, ...] | None = None) -> dict[str, Any]:
         """``row`` as a document part; ``path`` (the capability's only) places kept parts."""
         extra = dict(getattr(row, part.extra_attr) or {})
         if part.name == "consumes" and row.import_location and not self.inline_imports:
@@ -86,7 +89,7 @@ class _Writer:
             result[IMPORT_MARKER] = self.import_fields(row, import_marker or {})
         return result
 
-    def import_fields(self, row: Model, unknown: dict[str, Any]) -> dict[str, Any]:
+    def import_fields(self, row: Row, unknown: dict[str, Any]) -> dict[str, Any]:
         fields = {
             "location": row.import_location,
             "import": row.import_name,
@@ -97,7 +100,7 @@ class _Writer:
         result.update(unknown)
         return result
 
-    def import_entry(self, row: Model, extra: dict[str, Any]) -> dict[str, Any]:
+    def import_entry(self, row: Row, extra: dict[str, Any]) -> dict[str, Any]:
         return _ordered(
             self.import_fields(row, extra.get(IMPORT_MARKER) or {}), IMPORTED_CONSUMES_KEYS, {}
         )
@@ -105,7 +108,7 @@ class _Writer:
     def members(
         self,
         members: Any,
-        row: Model,
+        row: Row,
         extra: dict[str, Any],
         path: tuple[Any, ...] | None = None,
     ) -> dict[str, Any]:
@@ -137,7 +140,7 @@ class _Writer:
                     extra.pop(member.key, None)
         return values
 
-    def field(self, member: Field, row: Model) -> Any:
+    def field(self, member: Field, row: Row) -> Any:
         if member.kind == "call":
             target = getattr(row, f"{member.attr}_id")
             return None if target is None else self.call_name(target)
@@ -146,7 +149,7 @@ class _Writer:
             return None if target is None else self.ref_name(target)
         return getattr(row, member.attr)
 
-    def children(self, member: Children, row: Model) -> Any:
+    def children(self, member: Children, row: Row) -> Any:
         rows = self.rows.of(member, row)
         if not rows:
             return None
@@ -159,7 +162,7 @@ class _Writer:
         return [self.part(part, r) for r in rows]
 
 
-def _with_kept(rows: list[Model], items: list[Any], kept: list[tuple[int, Any]]) -> list[Any]:
+def _with_kept(rows: list[Row], items: list[Any], kept: list[tuple[int, Any]]) -> list[Any]:
     """A list's stored items and the entries kept as written, each at its position."""
     placed = [((row.position, 0), item) for row, item in zip(rows, items, strict=True)]
     placed += [((index, 1), copy.deepcopy(value)) for index, value in kept]
@@ -189,7 +192,13 @@ def resolved_document(capability: Capability) -> dict[str, Any]:
     return _Writer(capability, resolved=True, inline_imports=True).document()
 
 
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+if TYPE_CHECKING:
+    _BaseDumper = yaml.SafeDumper
+else:  # libyaml's emitter, when PyYAML was built with it
+    _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_BaseDumper):
     """Block style throughout; multi-line strings as literal blocks."""
 
 

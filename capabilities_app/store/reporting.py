@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from capabilities_app.core.errors import Diagnostic
-from capabilities_app.store.importer import Outcome, RunReport
+from capabilities_app.store.importer import Outcome, RunReport, Status
 
 __all__ = [
     "error_lines",
@@ -24,6 +24,8 @@ __all__ = [
 
 
 _INDEX = re.compile(r"\[\d+\]")
+# The summary's order.
+_STATUSES: tuple[Status, ...] = ("created", "updated", "unchanged", "kept", "valid", "failed")
 
 
 def grouped(diagnostics: Iterable[Diagnostic]) -> Iterator[tuple[Diagnostic, int]]:
@@ -54,11 +56,7 @@ def error_lines(outcome: Outcome, *, limit: int = 200) -> list[str]:
 
 
 def summary_line(report: RunReport) -> str:
-    parts = [
-        f"{report.count(status)} {status}"
-        for status in ("created", "updated", "unchanged", "kept", "valid", "failed")
-        if report.count(status)
-    ]
+    parts = [f"{report.count(status)} {status}" for status in _STATUSES if report.count(status)]
     total = len(report.outcomes)
     line = f"{total} document{'s' if total != 1 else ''}: " + ", ".join(parts or ["none"])
     if not report.ok:

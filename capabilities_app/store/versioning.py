@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -114,15 +114,17 @@ class _Reader:
         return min(base * 2 ** min(self.failures - 1, 30), ceiling)
 
     def current(self) -> int:
+        # The casts: fresh() means a stamp is known, and so does a lock not taken (only
+        # a known stamp tries the lock without blocking); mypy cannot follow either.
         if self.fresh():
-            return self.version
+            return cast(int, self.version)
         # One thread reads; the others keep serving the known stamp rather than queue
         # behind a read that may be waiting on a connect timeout.
         if not self.lock.acquire(blocking=self.version is None):
-            return self.version
+            return cast(int, self.version)
         try:
             if self.fresh():
-                return self.version
+                return cast(int, self.version)
             if self.version is None and self.failures and not self.due():
                 raise database.unavailable()  # cold start, backing off: not a new attempt
             return self.check()

@@ -36,6 +36,8 @@ class Command(BaseCommand):
                 f"cannot listen on {options['host']}:{options['port']}: {exc.strerror or exc}"
             ) from exc
         host, port = server.server_address[:2]
+        if isinstance(host, bytes | bytearray):  # typeshed allows bytes; AF_INET gives str
+            host = host.decode()
         self.stdout.write(f"demo fleet upstream on http://{host}:{port} (GET /ships, /ships/IMO…)")
         self.stdout.flush()
         demo_upstream.serve(server)
