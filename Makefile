@@ -15,7 +15,7 @@ DEMO_ENV := DEBUG=true FLEET_TOKEN=$(DEMO_FLEET_TOKEN) REGISTRY_UPSTREAM_ALLOWED
 	REGISTRY_MCP_PUBLIC_URL=http://127.0.0.1:$(DEMO_MCP_PORT)
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo test test-sqlite test-postgres lint format bench clean
+.PHONY: install demo test test-fast test-sqlite test-postgres lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,11 @@ test-sqlite: install
 
 test-postgres: install
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest
+
+# The inner loop: every test that starts no process (the `processes` marker, see
+# CONTRIBUTING.md), on SQLite, spread over the cores (each file stays in one worker).
+test-fast: install
+	DATABASE_URL= $(BIN)/pytest -q -m "not processes" -n auto --dist loadfile
 
 # CI=true adds the PostgreSQL leg; it must run there, never skip.
 test: lint test-sqlite

@@ -9,28 +9,28 @@ of their groups, and removes the directory. The helpers below it start the demo 
 upstream and gunicorn (a second one with environment overrides of its own: keys on),
 make a client key, tell whether Redis answers, wait for a server to answer, and read CPU
 time from Linux ``/proc``. A key's value never reaches the output (only its prefix).
+
+Ports, subprocesses, waiting and stopping are the tests' own helpers
+(``tests/support/processes.py``); a failure there ends the benchmark with its message.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
-import httpx
+from tests.support import processes
+from tests.support.processes import ROOT, gunicorn_command
 
-ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "fixtures" / "shipyard-fleet.yaml"
 COMMANDS = ROOT / "capabilities_app" / "management" / "commands"
 FIXTURE_BASE_URI = 'baseUri: "http://127.0.0.1:8765"'
@@ -47,20 +47,12 @@ BENCH_REDIS_URL = "redis://127.0.0.1:6379/15"
 # --------------------------------------------------------------------------- processes
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def manage(env: dict[str, str], *args: str) -> str:
     """``manage.py args`` to the end; its standard output (exit on a failure)."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    if result.returncode:
-        sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
+    try:
+        return processes.manage(env, *args).stdout
+    except processes.ProcessFailed as failed:
+        sys.exit(str(failed))
 
 
 def redis_answers(url: str = BENCH_REDIS_URL) -> bool:
@@ -87,52 +79,12 @@ def rate_limit_backend(redis_ok: bool) -> dict[str, str]:
     return {"REGISTRY_REDIS_URL": "", "CELERY_BROKER_URL": ""}
 
 
-def gunicorn_command() -> list[str]:
-    script = Path(sys.executable).with_name("gunicorn")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "gunicorn"]
-
-
-def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    """``command`` in a process group of its own: Ctrl-C reaches the benchmark alone, which
-    then stops its servers one by one (a gunicorn worker hit by the terminal's SIGINT at
-    the same time as its master's can deadlock in its quit handler and stay behind)."""
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
 def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
     """Until ``url`` answers anything (a 401 or a 404 counts), or the process has died."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"{process.args[0]} exited ({process.returncode}):\n{log.read_text()}")
-        try:
-            httpx.get(url, timeout=1.0)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    sys.exit(f"{url} did not answer within {timeout:g} s:\n{log.read_text()}")
-
-
-def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    """``sig``, 10 s to exit, then SIGKILL; and SIGKILL to what is left of its process
-    group (children it did not take along, such as a stuck gunicorn worker)."""
-    if process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)  # its own group (start_new_session)
+    try:
+        processes.wait_ready(process, log, url=url, timeout=timeout)
+    except processes.ProcessFailed as failed:
+        sys.exit(str(failed))
 
 
 def worker_pids(master: int) -> list[int]:
@@ -232,7 +184,7 @@ class Workspace:
             signal.signal(sig, signal.SIG_IGN)
         try:
             for process, sig in reversed(self.processes):
-                stop(process, sig)
+                processes.stop(process, sig=sig)
             shutil.rmtree(self.workdir, ignore_errors=True)
         finally:
             for sig, handler in self._handlers.items():
@@ -246,7 +198,7 @@ class Workspace:
     ):
         """Start ``command`` (output to ``<name>.log``, the workspace's environment with
         ``overrides``); stopped with ``stop_signal`` on exit."""
-        process = start(command, {**self.env, **overrides}, self.log(name))
+        process = processes.spawn(command, {**self.env, **overrides}, self.log(name))
         self.processes.append((process, stop_signal))
         return process
 

@@ -47,7 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: bench/ is on the path, the project is not
     sys.path.insert(0, str(ROOT))
 
-from bench._processes import Workspace, free_port, manage, wait_ready  # noqa: E402
+from bench._processes import Workspace, manage, wait_ready  # noqa: E402
+from tests.support.processes import free_port  # noqa: E402
 
 ASYNC = {"Prefer": "respond-async"}
 MODERN = "2026-07-28"

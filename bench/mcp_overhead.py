@@ -92,15 +92,15 @@ from bench._processes import (  # noqa: E402
     Workspace,
     checkpoint,
     cpu_seconds,
-    free_port,
     manage,
     rate_limit_backend,
     redis_answers,
     wait_ready,
     worker_pids,
 )
-from bench.import_scale import generate  # noqa: E402
 from bench.rest_overhead import GUNICORN_THREADS, Target, check, get, percentile  # noqa: E402
+from tests.support.documents import generate  # noqa: E402
+from tests.support.processes import free_port  # noqa: E402
 
 FLEET_NS = "fleet-tools"
 TOOL = "get-ship"

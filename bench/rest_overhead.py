@@ -70,13 +70,13 @@ from bench._processes import (  # noqa: E402
     KEYS_ON,
     Workspace,
     cpu_seconds,
-    free_port,
     manage,
     rate_limit_backend,
     redis_answers,
     wait_ready,
     worker_pids,
 )
+from tests.support.processes import free_port  # noqa: E402
 
 GUNICORN_THREADS = 8
 CAPABILITY = "shipyard-fleet"  # the fixture's capability (its file name)

@@ -1,9 +1,11 @@
-"""Shared test helpers: where the documents are, running commands, database snapshots."""
+"""Shared test helpers: where the documents are, running commands, database snapshots;
+and the ``processes`` marker kept honest (see ``pytest_runtest_protocol``)."""
 
 from __future__ import annotations
 
 import io
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,3 +94,42 @@ def keys_required(settings):
     clients.reset()
     yield
     clients.reset()
+
+
+# --------------------------------------------------------------------------- processes
+# Tests that start processes (gunicorn, a registry's commands, Celery workers, redis-server,
+# nginx, the MCP Inspector, the browser, stdio MCP servers) carry the ``processes`` marker:
+# ``make test-fast`` leaves them out (``-m "not processes"``). A test without the marker
+# that starts one (directly, through a fixture of any scope, or through asyncio) fails
+# with a message saying so, so the fast loop stays fast and the marker stays true.
+
+_unmarked: list[str] = []  # the node id of the test running now, when it is not marked
+_popen_init = subprocess.Popen.__init__
+
+
+class UnmarkedProcess(RuntimeError):
+    """A test without the ``processes`` marker started a process."""
+
+
+def _guarded_popen_init(self, args, *more, **options):
+    if _unmarked:
+        raise UnmarkedProcess(
+            f"{_unmarked[0]} starts a process ({args!r:.80}): mark it (or its module) "
+            "with @pytest.mark.processes"
+        )
+    _popen_init(self, args, *more, **options)
+
+
+subprocess.Popen.__init__ = _guarded_popen_init  # type: ignore[method-assign]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    marked = item.get_closest_marker("processes") is not None
+    if not marked:
+        _unmarked.append(item.nodeid)
+    try:
+        return (yield)
+    finally:
+        if not marked:
+            _unmarked.clear()

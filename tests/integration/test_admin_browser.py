@@ -36,7 +36,11 @@ USERNAME = "admin"
 PASSWORD = "browser-test-password"
 TIMEOUT_MS = 15_000
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.processes,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def _require_chromium() -> None:

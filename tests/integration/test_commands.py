@@ -161,6 +161,7 @@ class TestExportCommand:
         assert "no capability named 'nope'" in result.stderr
 
 
+@pytest.mark.processes
 @pytest.mark.django_db(transaction=True)
 def test_progress_bar_on_a_terminal(tmp_path):
     """On a terminal, a run over many files draws a progress bar on stderr."""

@@ -9,9 +9,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from bench.import_scale import generate
 from capabilities_app.store.importer import file_inputs, import_documents
 from capabilities_app.store.models import ConsumedOperation, ConsumedParameter, Tool
+from tests.support.documents import generate
 
 pytestmark = pytest.mark.django_db
 

@@ -8,24 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.support.registry_process import free_port
+from tests.support.processes import free_port, listening, wait_listening
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def _reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def unavailable(reason: str) -> None:
@@ -38,7 +28,7 @@ def machine_redis() -> str:
     """The machine's Redis URL (skips, or fails in CI, when it does not answer)."""
     host_port = REDIS_URL.split("//", 1)[1].split("/", 1)[0]
     host, _, port = host_port.rpartition(":")
-    if not _reachable(host, int(port)):
+    if not listening(int(port), host):
         unavailable(f"Redis is not reachable at {REDIS_URL}")
     return REDIS_URL
 
@@ -77,11 +67,12 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while not _reachable("127.0.0.1", self.port):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise AssertionError(f"redis-server did not start on port {self.port}")
-            time.sleep(0.05)
+        wait_listening(
+            self.process,
+            self.port,
+            timeout=10,
+            what=f"redis-server did not start on port {self.port}",
+        )
         return self
 
     def stop(self) -> None:

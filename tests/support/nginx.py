@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 from tests.conftest import ROOT
 from tests.support.brokers import unavailable
-from tests.support.registry_process import free_port
+from tests.support.processes import ProcessFailed, free_port, wait_listening
 
 SAMPLE = ROOT / "docs" / "nginx.conf"
 
@@ -118,15 +116,11 @@ http {{
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.https_port), timeout=1):
-                    return self
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise AssertionError("nginx did not start:\n" + self.log()) from None
-                time.sleep(0.05)
+        try:
+            wait_listening(self.process, self.https_port, timeout=15, what="nginx did not start")
+        except ProcessFailed:
+            raise AssertionError("nginx did not start:\n" + self.log()) from None
+        return self
 
     def log(self) -> str:
         path = self.workdir / "logs" / "error.log"

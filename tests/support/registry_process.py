@@ -10,23 +10,12 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
-
-from tests.conftest import ROOT
-
-MANAGE = [sys.executable, str(ROOT / "manage.py")]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.support import processes
+from tests.support.processes import MANAGE, free_port, gunicorn_command
 
 
 def pointed_at(document: str, base_uri: str) -> str:
@@ -79,14 +68,7 @@ class RegistryProcess:
         self.manage("migrate", "-v0")
 
     def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [*MANAGE, *args], env=self.env, cwd=ROOT, capture_output=True, text=True
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-            )
-        return result
+        return processes.manage(self.env, *args, check=check)
 
     def import_document(
         self,
@@ -108,31 +90,14 @@ class RegistryProcess:
         self, *args: str, ready_url: str = "", ready_text: str = "", log_name: str
     ) -> subprocess.Popen:
         """Start a process (in a session of its own) and wait until it answers or logs ready."""
-        log_path = self.workdir / f"{log_name}.log"
-        log = open(log_path, "w")  # noqa: SIM115 - kept open for the process
-        process = subprocess.Popen(
-            args,
-            env=self.env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        log = self.workdir / f"{log_name}.log"
+        process = processes.spawn(list(args), self.env, log)
         self.processes.append(process)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise AssertionError(log_path.read_text())
-            if ready_text and ready_text in log_path.read_text():
-                return process
-            if ready_url:
-                try:
-                    httpx.get(ready_url, timeout=1)
-                    return process
-                except httpx.TransportError:
-                    pass
-            time.sleep(0.1)
-        raise AssertionError(f"{log_name} did not start:\n" + log_path.read_text())
+        try:
+            processes.wait_ready(process, log, url=ready_url, text=ready_text)
+        except processes.ProcessFailed as failed:
+            raise AssertionError(f"{log_name} did not start: {failed}") from None
+        return process
 
     def start_worker(self, name: str = "worker", *extra: str) -> subprocess.Popen:
         """A Celery worker (the default prefork pool) on the registry's broker."""
@@ -156,11 +121,7 @@ class RegistryProcess:
             log_name=f"{name}-{len(self.processes)}",
         )
 
-    @staticmethod
-    def kill(process: subprocess.Popen) -> None:
-        """SIGKILL the process and everything it started (a worker's pool children too)."""
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+    kill = staticmethod(processes.kill)
 
     def start_mcp(self, *extra: str) -> str:
         port = free_port()
@@ -180,9 +141,7 @@ class RegistryProcess:
     def start_web(self, *, workers: int = 1, threads: int = 4) -> str:
         port = free_port()
         self.start(
-            sys.executable,
-            "-m",
-            "gunicorn",
+            *gunicorn_command(),
             "registry.wsgi",
             "-k",
             "gthread",
@@ -198,14 +157,6 @@ class RegistryProcess:
         return f"http://127.0.0.1:{port}"
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        processes.stop(*self.processes, sig=signal.SIGINT, timeout=15)
         if self.database_name:
             _drop_database(self.database_name)

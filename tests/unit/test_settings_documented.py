@@ -1,5 +1,5 @@
 """Every setting ``registry/settings.py`` reads is in ``.env.example`` and the README's
-environment table (HOUSE-STYLE: settings)."""
+environment table (CONTRIBUTING.md, "Add a setting")."""
 
 from __future__ import annotations
 

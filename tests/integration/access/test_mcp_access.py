@@ -34,6 +34,8 @@ from tests.integration.mcp.conftest import run
 from tests.support.identity import IdentityProvider
 from tests.support.upstream import Answer, RecordingUpstream
 
+pytestmark = pytest.mark.processes  # see tests/conftest.py
+
 DESK_TOOLS = {"list-notes", "get-note", "find-note"}
 METADATA = f"{MCP_PUBLIC_URL}/.well-known/oauth-protected-resource/mcp/desk-mcp"
 REFUSED = -32003  # the JSON-RPC error code of a registry refusal (docs/access.md, MCP)

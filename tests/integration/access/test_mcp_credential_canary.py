@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.integration.access.mcp_stack import api_key, bearer, connect, make_keys, start_registry
 from tests.integration.mcp.conftest import run
 from tests.support.identity import IdentityProvider
 from tests.support.mcp_tasks import TasksExtension
 from tests.support.upstream import Answer, RecordingUpstream
+
+pytestmark = pytest.mark.processes  # see tests/conftest.py
 
 DUMP = """
 from django.db import connection

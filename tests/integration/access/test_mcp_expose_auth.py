@@ -20,6 +20,8 @@ from tests.integration.access.mcp_stack import (
 )
 from tests.support.upstream import Answer, RecordingUpstream
 
+pytestmark = pytest.mark.processes  # see tests/conftest.py
+
 METADATA = f"{MCP_PUBLIC_URL}/.well-known/oauth-protected-resource/mcp/vault-mcp"
 
 

@@ -10,8 +10,10 @@ from mcp.client.stdio import StdioServerParameters
 from tests.conftest import ROOT
 from tests.integration.access.mcp_stack import make_keys, start_registry
 from tests.integration.mcp.conftest import run
-from tests.support.registry_process import MANAGE
+from tests.support.processes import MANAGE
 from tests.support.upstream import Answer, RecordingUpstream
+
+pytestmark = pytest.mark.processes  # see tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 
 from capabilities_app.access import oauth
 from tests.integration.rest.conftest import load
-from tests.support.registry_process import free_port
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.django_db
 

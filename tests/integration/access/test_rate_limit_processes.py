@@ -22,6 +22,8 @@ import redis
 from tests.support.registry_process import RegistryProcess
 from tests.support.upstream import RecordingUpstream
 
+pytestmark = pytest.mark.processes  # see tests/conftest.py
+
 REDIS_URL = "redis://127.0.0.1:6379/2"
 LIMIT = 160  # twice that: 40 calls per client
 CALLS = 2 * LIMIT

@@ -18,7 +18,7 @@ from capabilities_app.access import ratelimit
 from capabilities_app.store.models import ClientGrant, ClientKey, RateCounter
 from tests.integration.rest.conftest import load
 from tests.support.keys import make_key
-from tests.support.registry_process import free_port
+from tests.support.processes import free_port
 from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.django_db

@@ -167,6 +167,7 @@ def mcp(tmp_path_factory):
     process.stop()
 
 
+@pytest.mark.processes
 class TestMcp:
     def test_the_document_names_every_tool_resource_and_prompt(self, mcp):
         """Issue 10 point 3: the MCP server's metadata (RFC 9728) lists a scope per name."""

@@ -89,6 +89,7 @@ class TestNoCredential:
         assert_problem(api.get("/rest/fleet/nowhere"), 401, "not_authenticated")
         assert_problem(api.delete("/rest/fleet/ships"), 401, "not_authenticated")
 
+    @pytest.mark.processes
     def test_keys_are_required_by_default(self):
         """Issue 10 point 2: REGISTRY_REQUIRE_CLIENT_KEY defaults to true in the settings."""
         environment = {

@@ -33,6 +33,8 @@ from tests.support.registry_process import RegistryProcess
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.upstream import RecordingUpstream
 
+pytestmark = pytest.mark.processes  # see tests/conftest.py
+
 CAPABILITY = Path(__file__).parents[1] / "jobs" / "capability.yaml"
 ASYNC = {"Prefer": "respond-async"}
 PROBLEM = "application/problem+json"

@@ -32,6 +32,8 @@ from tests.support.nginx import Nginx, self_signed_certificate
 from tests.support.registry_process import RegistryProcess
 from tests.support.upstream import Answer, RecordingUpstream
 
+pytestmark = pytest.mark.processes  # see tests/conftest.py
+
 ADMIN_HOST = "registry.example.com"
 API_HOST = "api.registry.example.com"
 SLOW_CLIENTS = 20

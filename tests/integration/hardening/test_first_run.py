@@ -24,6 +24,8 @@ import pytest
 
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.processes  # see tests/conftest.py
+
 # The environment a new user's shell has: nothing the tests or the machine set for the registry.
 UNSET = ("DEBUG", "SECRET_KEY", "DATABASE_URL", "DJANGO_SETTINGS_MODULE", "ALLOWED_HOSTS")
 

@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from tests.integration.rest.conftest import load
-from tests.support.registry_process import MANAGE, RegistryProcess, free_port
+from tests.support.processes import MANAGE, free_port
+from tests.support.registry_process import RegistryProcess
 from tests.support.upstream import Answer, RecordingUpstream
 
 EDGE_KEY = "edge-caller-key-41"
@@ -261,6 +262,7 @@ def chunks(total: int, size: int = 64 * 1024):
         sent += piece
 
 
+@pytest.mark.processes
 def test_a_chunked_body_reaches_the_upstream_whole(web, received):
     """Issue 9 point 10: a chunked request body is forwarded (it was dropped: Content-Length 0)."""
     body = json.dumps({"ship": "IMO9321483", "note": "y" * 5000}).encode()
@@ -280,6 +282,7 @@ def test_a_chunked_body_reaches_the_upstream_whole(web, received):
     assert protected(response) == SANDBOX
 
 
+@pytest.mark.processes
 def test_an_oversized_chunked_body_is_413_and_nothing_is_sent(web, received):
     """Issue 9 point 10: 11 MB chunked (limit 10 MB) is 413 (it was 200), no upstream call."""
     response = httpx.post(
@@ -294,6 +297,7 @@ def test_an_oversized_chunked_body_is_413_and_nothing_is_sent(web, received):
     assert received.received == []
 
 
+@pytest.mark.processes
 def test_a_chunked_body_a_server_cannot_decode_is_411(devserver, received):
     """Issue 9 point 10: where the WSGI server cannot give the chunked body, 411, never a
     call with the body dropped."""
@@ -309,6 +313,7 @@ def test_a_chunked_body_a_server_cannot_decode_is_411(devserver, received):
     assert received.received == []
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize(
     "path", ["/rest/edges/page%0d%0a", "/rest/%0d%0aedges/page", "/rest/edges/pa%0Age"]
 )
@@ -322,6 +327,7 @@ def test_a_cr_lf_in_the_path_is_a_problem_404_under_gunicorn(web, received, path
     assert received.received == []
 
 
+@pytest.mark.processes
 def test_a_guarded_namespace_asks_first_under_gunicorn(web, received):
     """Issue 9 point 15: through gunicorn, a wrong method under a guarded namespace is 401."""
     anonymous = httpx.put(f"{web}/rest/guarded-edges/things", timeout=30)

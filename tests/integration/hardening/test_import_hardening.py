@@ -380,6 +380,7 @@ def upbound_mcp(tmp_path_factory):
     upstream.stop()
 
 
+@pytest.mark.processes
 def test_an_mcp_tool_calling_an_operation_the_file_lacks_is_an_error_naming_it(upbound_mcp):
     """Issue 9 point 22: the MCP tool ``list-teams`` answers ``isError`` naming
     ``upbound.list-teams``, without an upstream request; its neighbours are served."""
@@ -469,6 +470,7 @@ def test_keep_edited_leaves_edited_capabilities_alone_and_says_so(staff):
     assert description_of_get_ship() == "Edited in the admin"
 
 
+@pytest.mark.processes
 def test_make_demo_keeps_edited_capabilities():
     """Issue 9 point 24: ``make demo`` re-imports ``fixtures/`` with ``--keep-edited``."""
     recipe = subprocess.run(

@@ -27,6 +27,8 @@ from tests.support.mcp_tasks import TasksExtension
 from tests.support.registry_process import RegistryProcess
 from tests.support.upstream import Answer, RecordingUpstream
 
+pytestmark = pytest.mark.processes  # see tests/conftest.py
+
 KEY = f"expose-key-{uuid.uuid4().hex}"
 PROBLEM = "application/problem+json"
 

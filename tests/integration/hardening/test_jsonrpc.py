@@ -18,7 +18,10 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, SHIPYARD
-from tests.support.registry_process import MANAGE, RegistryProcess
+from tests.support.processes import MANAGE
+from tests.support.registry_process import RegistryProcess
+
+pytestmark = pytest.mark.processes  # see tests/conftest.py
 
 INVALID_REQUEST = -32600
 PARSE_ERROR = -32700

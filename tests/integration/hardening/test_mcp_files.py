@@ -14,6 +14,8 @@ import pytest
 from tests.integration.mcp.conftest import run, with_client
 from tests.support.registry_process import RegistryProcess
 
+pytestmark = pytest.mark.processes  # see tests/conftest.py
+
 NAMESPACE = "field-notes"
 DOCUMENT = f"""
 naftiko: "1.0.0-alpha2"

@@ -15,6 +15,8 @@ from tests.integration.mcp.conftest import run, with_client
 from tests.support.registry_process import RegistryProcess
 from tests.support.upstream import RecordingUpstream
 
+pytestmark = pytest.mark.processes  # see tests/conftest.py
+
 SECRET = "tb-mcp-secret-77a0"
 NAMESPACE = "tb-mcp"
 

@@ -378,6 +378,7 @@ class TestWholeExchangeDeadline:
         assert not settled(hostile_upstream, "/raw").complete
 
 
+@pytest.mark.processes
 def test_header_lines_trickling_in_end_at_the_timeout_over_mcp(tmp_path, hostile_upstream):
     """Issue 9 point 4: over MCP, eight tool calls whose upstream trickles its header
     lines for 60 s end as upstream_timeout errors under a 2 s timeout, and a call to a
@@ -608,6 +609,7 @@ def worker_rss(master_pid: int) -> int:
     return kilobytes * 1024
 
 
+@pytest.mark.processes
 def test_a_worker_serving_oversized_answers_stays_within_50_mb(tmp_path, hostile_upstream):
     """Issue 9 points 2 and 3: a real gunicorn worker serving 200 MB answers (mapped and
     passed through), a gzip bomb, a YAML alias bomb, a 45 MB CSV and nesting bombs

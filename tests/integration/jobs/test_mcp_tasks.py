@@ -21,6 +21,8 @@ from tests.integration.mcp.conftest import run
 from tests.support.mcp_tasks import EXTENSION, TasksExtension, request
 from tests.support.upstream import Answer
 
+pytestmark = pytest.mark.processes  # see tests/conftest.py
+
 MODERN = "2026-07-28"
 CALLER_A = "caller-a"  # bearer values that tell two test callers apart
 

@@ -10,7 +10,11 @@ import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from tests.support.upstream import Answer
+
+pytestmark = pytest.mark.processes  # see tests/conftest.py
 
 PROBLEM = "application/problem+json"
 

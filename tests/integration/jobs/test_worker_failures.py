@@ -13,6 +13,8 @@ from tests.integration.jobs.conftest import broker_environment, start_stack, sto
 from tests.support.brokers import RedisServer, machine_redis
 from tests.support.upstream import Answer
 
+pytestmark = pytest.mark.processes  # see tests/conftest.py
+
 SLOW = 1.5  # seconds the upstream takes: long enough to kill the worker during the call
 
 

@@ -15,6 +15,8 @@ import pytest
 from tests.integration.mcp.conftest import FLEET_TOKEN, NETBIRD_KEY, run, with_client
 from tests.support.upstream import Answer
 
+pytestmark = pytest.mark.processes  # see tests/conftest.py
+
 MODES = ["legacy", "2026-07-28"]
 
 PREFECT_HINTS = {

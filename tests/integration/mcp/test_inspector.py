@@ -20,6 +20,8 @@ from tests.integration.mcp.conftest import FLEET_TOKEN
 from tests.support.registry_process import RegistryProcess
 from tests.support.upstream import Answer
 
+pytestmark = pytest.mark.processes  # see tests/conftest.py
+
 VERSION = "0.16.8"
 INSPECTOR = f"@modelcontextprotocol/inspector@{VERSION}"
 PREFIX = ROOT / "var" / "node" / VERSION  # a folder per version: an older install is not reused

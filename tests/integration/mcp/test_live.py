@@ -13,6 +13,8 @@ from tests.conftest import PREFECT, SHIPYARD
 from tests.integration.mcp.conftest import run, with_client
 from tests.support.admin_forms import form_fields
 
+pytestmark = pytest.mark.processes  # see tests/conftest.py
+
 ADMIN_PASSWORD = "admin-test-password-42"
 
 

@@ -11,7 +11,9 @@ from mcp.client.stdio import StdioServerParameters
 
 from tests.conftest import ROOT
 from tests.integration.mcp.conftest import run
-from tests.support.registry_process import MANAGE
+from tests.support.processes import MANAGE
+
+pytestmark = pytest.mark.processes  # see tests/conftest.py
 
 
 def server(registry, namespace: str) -> StdioServerParameters:

@@ -88,6 +88,7 @@ def test_a_warm_request_reads_no_database(api, fleet, settings):
     assert queries.captured_queries == []
 
 
+@pytest.mark.processes
 def test_an_import_reaches_every_web_process_without_restart(tmp_path: Path):
     """Two gunicorn workers; a change imported by another process is served by both."""
     fleet = RecordingUpstream().start()
