@@ -7,4 +7,6 @@ class CapabilitiesAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        pass
+        # The Celery tasks, registered in every process: ``jobs.submit`` publishes them by
+        # name, and eager mode (no broker) runs the registered task in place.
+        from capabilities_app.jobs import tasks  # noqa: F401

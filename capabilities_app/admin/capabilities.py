@@ -33,7 +33,7 @@ from capabilities_app.admin.forms import (
     PartForm,
 )
 from capabilities_app.core.errors import SpecError
-from capabilities_app.jobs import service as jobs
+from capabilities_app.jobs import access as jobs
 from capabilities_app.store import editing, versioning
 from capabilities_app.store import models as m
 from capabilities_app.store.exporter import export_yaml
