@@ -202,6 +202,6 @@ def charge(client: Client | None, capability: str, target: str) -> Quota | None:
             f"over the rate limit of {counter.rate.text} for {counter.label}; "
             f"try again in {retry_after} second{'s' if retry_after != 1 else ''}",
             retry_after,
-            quota,
+            quota.headers(),  # the RateLimit fields of the refused call
         )
     return quota
