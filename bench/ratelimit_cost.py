@@ -4,7 +4,7 @@ In this one process (no server): a throwaway SQLite database (or ``--database-ur
 e.g. a PostgreSQL database the caller made), migrated, with one client key granted a
 capability. Then, warmed up and in a loop, single-threaded:
 
-1. ``clients.find_client(key)``: the key check (prefix lookup in the table in memory,
+1. ``keytable.find_client(key)``: the key check (prefix lookup in the table in memory,
    one HMAC-SHA256, expiry);
 2. ``ratelimit.charge(client, ...)`` counting in Redis (``--redis-url``): one Lua script,
    one round trip;
@@ -71,13 +71,13 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    from capabilities_app.access import clients, ratelimit
+    from capabilities_app.access import clients, keytable, ratelimit, ratestores
     from capabilities_app.store.models import ClientKey, RateCounter
 
     call_command("migrate", verbosity=0)
     ClientKey.objects.filter(name="bench").delete()
     key = clients.create_key("bench", grants=["fleet"]).secret
-    client = clients.find_client(key)
+    client = keytable.find_client(key)
     calls, warmup = options.calls, options.warmup
     print(
         f"{platform.python_implementation()} {platform.python_version()}, "
@@ -85,10 +85,10 @@ def main() -> None:
         f"{calls} calls after {warmup} warm-up calls"
     )
 
-    measure("key check (find_client)", lambda: clients.find_client(key), calls, warmup)
+    measure("key check (find_client)", lambda: keytable.find_client(key), calls, warmup)
 
     settings.REGISTRY_REDIS_URL = options.redis_url
-    ratelimit.reset()
+    ratestores.reset()
     import redis
 
     server = redis.Redis.from_url(options.redis_url)
@@ -102,14 +102,14 @@ def main() -> None:
     server.flushdb()
     measure(
         "key check + charge, Redis",
-        lambda: ratelimit.charge(clients.find_client(key), "fleet", "list-ships"),
+        lambda: ratelimit.charge(keytable.find_client(key), "fleet", "list-ships"),
         calls,
         warmup,
     )
     server.flushdb()
 
     settings.REGISTRY_REDIS_URL = ""
-    ratelimit.reset()
+    ratestores.reset()
     measure(
         "charge, database",
         lambda: ratelimit.charge(client, "fleet", "list-ships"),
@@ -118,7 +118,7 @@ def main() -> None:
     )
     measure(
         "key check + charge, database",
-        lambda: ratelimit.charge(clients.find_client(key), "fleet", "list-ships"),
+        lambda: ratelimit.charge(keytable.find_client(key), "fleet", "list-ships"),
         calls // 4,
         warmup // 4,
     )

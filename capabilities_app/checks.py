@@ -14,7 +14,7 @@ from django.core.checks import Error, Warning, register
 
 @register()
 def job_durations(app_configs=None, **kwargs) -> list[Warning]:
-    from capabilities_app.jobs.service import lease_seconds, visibility_timeout
+    from capabilities_app.jobs.run import lease_seconds, visibility_timeout
 
     found = []
     lease, visibility = lease_seconds(), visibility_timeout()

@@ -55,15 +55,15 @@ def database_state() -> dict[str, object]:
 @pytest.fixture(autouse=True)
 def fresh_runtime():
     """Each test starts with no catalog in memory and a client built from its settings."""
-    from capabilities_app.access import clients
+    from capabilities_app.access import keytable
     from capabilities_app.runtime import catalog, upstream
 
     catalog.reset()
-    clients.reset()
+    keytable.reset()
     upstream.reset()
     yield
     catalog.reset()
-    clients.reset()
+    keytable.reset()
     upstream.reset()
 
 
@@ -89,11 +89,11 @@ def corpus_copy(tmp_path: Path) -> Path:
 def keys_required(settings):
     """REST and MCP calls need a client key (the product's default)."""
     settings.REGISTRY_REQUIRE_CLIENT_KEY = True
-    from capabilities_app.access import clients
+    from capabilities_app.access import keytable
 
-    clients.reset()
+    keytable.reset()
     yield
-    clients.reset()
+    keytable.reset()
 
 
 # --------------------------------------------------------------------------- processes

@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 
-from capabilities_app.access import clients, oauth
+from capabilities_app.access import clients, keytable, oauth
 from capabilities_app.access.clients import Client
 from capabilities_app.core.errors import (
     InsufficientScope,
@@ -34,6 +34,18 @@ from capabilities_app.core.errors import (
     NotAuthenticated,
     NotGranted,
 )
+
+__all__ = [
+    "API_KEY_HEADER",
+    "Door",
+    "authorize",
+    "authorize_capability",
+    "challenge",
+    "credential_header",
+    "identify",
+    "identify_in_memory",
+    "scope_of",
+]
 
 API_KEY_HEADER = "x-api-key"
 
@@ -130,7 +142,7 @@ def identify(door: Door, headers: Mapping[str, str]) -> Client | None:
         raise NotAuthenticated(f"this registry needs a client key ({where})", challenge(door))
     if clients.looks_like_key(credential):
         try:
-            return clients.find_client(credential)
+            return keytable.find_client(credential)
         except KeyNotAccepted as error:
             error.challenge = challenge(door, error="invalid_token")
             raise
@@ -146,7 +158,7 @@ def identify(door: Door, headers: Mapping[str, str]) -> Client | None:
 def identify_in_memory(door: Door, headers: Mapping[str, str]) -> Client | None:
     """:func:`identify`, answered from memory alone, for code on an event loop.
 
-    Raises :class:`clients.NotInMemory` when the answer needs I/O (a key table to
+    Raises :class:`keytable.NotInMemory` when the answer needs I/O (a key table to
     rebuild, a key's last use to record, an access token, whose verification may fetch
     the issuer's keys): the caller then runs :func:`identify` in a worker thread. A
     warm request with a key is answered here: a hash and a dictionary lookup.
@@ -154,8 +166,8 @@ def identify_in_memory(door: Door, headers: Mapping[str, str]) -> Client | None:
     if not door.authentication or settings.REGISTRY_CLIENT_KEY_WITH_EXPOSE_AUTH:
         credential = _registry_credential(door, headers)[1]
         if credential and not clients.looks_like_key(credential) and oauth.configured():
-            raise clients.NotInMemory
-    with clients.from_memory():
+            raise keytable.NotInMemory
+    with keytable.from_memory():
         return identify(door, headers)
 
 

@@ -1,4 +1,4 @@
-"""Client keys: made, hashed, revoked, and looked up from memory on every call.
+"""Client keys: made, hashed, renewed and revoked; the grants and the client they carry.
 
 A key reads ``crk_<8 characters>_<43 characters>``: the first 12 characters are its
 visible ``prefix`` (stored, shown in the admin); the whole key has 256 random bits
@@ -6,21 +6,17 @@ after it. Only an HMAC-SHA256 of the key (keyed by ``REGISTRY_CLIENT_KEY_SECRET`
 stored: a high-entropy key needs no slow password hash, and one HMAC costs about a
 microsecond, so it fits every request.
 
-Every process keeps the keys and their grants in a table in memory (:class:`KeyTable`),
-rebuilt when the clients stamp (``versioning``, read with the catalog's) moves: a warm
-request reads no database. Saving or deleting a key or a grant moves the stamp
-(signals below), so a revocation reaches every process within
-``REGISTRY_CATALOG_CHECK_SECONDS``. Async code (the MCP gateway) looks keys up inside
-:func:`from_memory`, on its event loop: there the table and "last used" never query
-the database but raise :class:`NotInMemory`, and the caller asks again from a worker
-thread (a cold table, a stamp due for a read, a last use to record).
+Keys are looked up from memory on every call (``keytable``), rebuilt when the clients
+stamp moves; saving or deleting a key or a grant moves the stamp (signals below), so a
+revocation reaches every process within ``REGISTRY_CATALOG_CHECK_SECONDS``.
 
 The commands and the admin make, renew and revoke keys only through the functions here
 (``create_key``, ``rotate_secret``, ``reissue_key``, ``revoke``), and check grants with
 ``check_grant``: a grant names an exposed REST operation, MCP tool, resource or prompt
 of a capability, or the whole capability (docs/access.md).
 
-Must not import httpx, the MCP SDK, or anything of ``api/`` or ``mcp/``.
+Must not import ``keytable`` (which reads what this makes), httpx, the MCP SDK, or
+anything of ``api/`` or ``mcp/``.
 """
 
 from __future__ import annotations
@@ -28,14 +24,10 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hmac
-import logging
 import re
 import secrets
-import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
@@ -43,8 +35,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from capabilities_app.core import database
-from capabilities_app.core.errors import InvalidGrant, InvalidKey, KeyNotAccepted
+from capabilities_app.core.errors import InvalidGrant, InvalidKey
 from capabilities_app.store import versioning
 from capabilities_app.store.models import (
     Capability,
@@ -57,7 +48,32 @@ from capabilities_app.store.models import (
     Tool,
 )
 
-logger = logging.getLogger(__name__)
+__all__ = [
+    "EVERYTHING",
+    "KEY_FORM",
+    "KEY_START",
+    "PREFIX_LENGTH",
+    "STATUSES",
+    "Client",
+    "Grants",
+    "MadeKey",
+    "Revoked",
+    "check_grant",
+    "check_secret",
+    "create_key",
+    "digest",
+    "find_key",
+    "grantable_names",
+    "looks_like_key",
+    "new_key",
+    "parse_grant",
+    "reissue_key",
+    "revoke",
+    "revoke_all",
+    "rotate_secret",
+    "status_of",
+    "with_status",
+]
 
 KEY_START = "crk_"
 PREFIX_LENGTH = len(KEY_START) + 8
@@ -155,136 +171,6 @@ class Client:
     grants: Grants
     rate_limit: str = ""  # an override of REGISTRY_RATE_LIMIT ("" = the default)
     kind: str = "key"
-
-
-# -- the table in memory --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    pk: int
-    name: str
-    prefix: str
-    digest: str
-    expires_at: dt.datetime | None
-    revoked: bool
-    client: Client
-
-
-@dataclass
-class KeyTable:
-    version: int
-    by_prefix: dict[str, KeyRecord] = field(default_factory=dict)
-
-
-def _load(version: int) -> KeyTable:
-    table = KeyTable(version)
-    grants: dict[int, list[ClientGrant]] = {}
-    for grant in ClientGrant.objects.all():
-        grants.setdefault(grant.key_id, []).append(grant)
-    for key in ClientKey.objects.all():
-        rows = grants.get(key.pk, [])
-        client = Client(
-            id=f"key:{key.pk}",
-            name=key.name,
-            grants=Grants(
-                whole=frozenset(g.capability for g in rows if not g.target),
-                targets=frozenset((g.capability, g.target) for g in rows if g.target),
-                limits=tuple(
-                    ((g.capability, g.target), g.rate_limit) for g in rows if g.rate_limit
-                ),
-            ),
-            rate_limit=key.rate_limit,
-        )
-        table.by_prefix[key.prefix] = KeyRecord(
-            pk=key.pk,
-            name=key.name,
-            prefix=key.prefix,
-            digest=key.digest,
-            expires_at=key.expires_at,
-            revoked=key.revoked_at is not None,
-            client=client,
-        )
-    return table
-
-
-_kept = versioning.Kept(versioning.current_clients_version, versioning.is_clients_fresh, _load)
-
-
-class NotInMemory(Exception):
-    """Inside :func:`from_memory`: the answer needs the database (ask from a thread)."""
-
-
-_memory_only: ContextVar[bool] = ContextVar("clients_memory_only", default=False)
-
-
-@contextmanager
-def from_memory() -> Iterator[None]:
-    """Within it, :func:`key_table` and :func:`touch` never query the database: they
-    raise :class:`NotInMemory` instead (for an event loop, which must not block)."""
-    token = _memory_only.set(True)
-    try:
-        yield
-    finally:
-        _memory_only.reset(token)
-
-
-def key_table() -> KeyTable:
-    """The keys as of the clients stamp (rebuilt when it moved; kept during an outage)."""
-    if _memory_only.get():
-        table = _kept.peek()
-        if table is None:
-            raise NotInMemory
-        return table
-    return _kept.get()
-
-
-def reset() -> None:
-    """Forget the table and the touches (tests)."""
-    _kept.forget()
-    _touched.clear()
-
-
-def find_client(key: str) -> Client:
-    """The client a presented key belongs to; :class:`KeyNotAccepted` otherwise.
-
-    The detail names the key only by its prefix; the key itself appears nowhere.
-    """
-    prefix = key[:PREFIX_LENGTH]
-    record = key_table().by_prefix.get(prefix) if looks_like_key(key) else None
-    if record is None or not hmac.compare_digest(record.digest, digest(key)):
-        raise KeyNotAccepted("this client key is not known to the registry")
-    if record.revoked:
-        raise KeyNotAccepted(f"the client key {record.prefix}… was revoked")
-    if record.expires_at is not None and record.expires_at <= timezone.now():
-        raise KeyNotAccepted(f"the client key {record.prefix}… expired")
-    touch(record.pk)
-    return record.client
-
-
-# -- last use -------------------------------------------------------------------------
-
-_touched: dict[int, float] = {}
-
-
-def touch(pk: int) -> None:
-    """Record a key's use in the database, at most every REGISTRY_CLIENT_KEY_TOUCH_SECONDS.
-
-    One UPDATE per key per interval per process; never fails the call it records.
-    """
-    now = time.monotonic()
-    last = _touched.get(pk)
-    if last is not None and now - last < settings.REGISTRY_CLIENT_KEY_TOUCH_SECONDS:
-        return
-    if _memory_only.get():
-        raise NotInMemory  # recorded by the same lookup, asked again from a thread
-    _touched[pk] = now
-    try:
-        ClientKey.objects.filter(pk=pk).update(last_used_at=timezone.now())
-    except database.UNAVAILABLE:
-        database.discard()  # the call goes on; its use is recorded next time
-    except Exception:  # a locked SQLite file, say: "last used" is best effort
-        logger.warning("could not record the use of client key %s", pk, exc_info=True)
 
 
 # -- making and revoking keys (commands and the admin call these) ------------------------

@@ -21,6 +21,13 @@ from typing import Any
 from capabilities_app.core.errors import NotAuthenticated
 from capabilities_app.runtime.templating import Binds, render
 
+__all__ = [
+    "NO_FIELDS",
+    "check",
+    "credential",
+    "credential_fields",
+]
+
 
 def _same(given: str, expected: str) -> bool:
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())

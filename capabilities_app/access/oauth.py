@@ -49,6 +49,23 @@ from jwt.exceptions import PyJWKClientError, PyJWKSetError, PyJWTError
 from capabilities_app.access.clients import Client, Grants
 from capabilities_app.core.errors import InvalidToken, KeysUnavailable
 
+__all__ = [
+    "ALGORITHMS",
+    "CACHE_SIZE",
+    "JWKS_COOLDOWN_SECONDS",
+    "JWKS_LIFESPAN_SECONDS",
+    "JWKS_RETRY_SECONDS",
+    "JWKS_TIMEOUT_SECONDS",
+    "LEEWAY_SECONDS",
+    "SCOPE_PREFIX",
+    "cached_tokens",
+    "configured",
+    "grants_of",
+    "looks_like_token",
+    "reset",
+    "verify",
+]
+
 if TYPE_CHECKING:
     from capabilities_app.access.admission import Door
 

@@ -32,6 +32,15 @@ from capabilities_app.access.admission import Door, scope_of
 from capabilities_app.core.errors import ResourceNotFound
 from capabilities_app.runtime.catalog import Catalog
 
+__all__ = [
+    "CACHE_CONTROL",
+    "MAX_AGE_SECONDS",
+    "METHODS",
+    "PATH_PREFIX",
+    "mcp_document",
+    "rest_document",
+]
+
 PATH_PREFIX = "/.well-known/oauth-protected-resource"
 MAX_AGE_SECONDS = 300
 CACHE_CONTROL = f"public, max-age={MAX_AGE_SECONDS}"

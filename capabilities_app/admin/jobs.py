@@ -1,5 +1,5 @@
 """The admin pages of async jobs: read-only lists, and cancelling queued jobs through
-``jobs.service`` (the same rule as ``DELETE /api/jobs/<id>``).
+``jobs.access`` (the same rule as ``DELETE /api/jobs/<id>``).
 
 A surface module: it may import the domain (``store``, ``runtime``, ``access``,
 ``jobs``), never ``api`` or ``mcp``.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from capabilities_app.jobs import service as jobs
+from capabilities_app.jobs import access as jobs
 from capabilities_app.store import models as m
 
 

@@ -16,14 +16,15 @@ from django.http import HttpResponse
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from capabilities_app.jobs import service as jobs
+from capabilities_app.jobs import access as jobs
+from capabilities_app.jobs.reading import as_json
 from capabilities_app.store.models import Job
 
 JSON = "application/json"
 
 
 def job_response(job: Job, status: int = 200) -> HttpResponse:
-    response = HttpResponse(json.dumps(jobs.as_json(job)), status=status, content_type=JSON)
+    response = HttpResponse(json.dumps(as_json(job)), status=status, content_type=JSON)
     response["Location"] = f"/api/jobs/{job.pk}"
     return response
 

@@ -22,7 +22,8 @@ from capabilities_app.access import admission, ratelimit
 from capabilities_app.access import exposes as access
 from capabilities_app.api.jobs import job_response
 from capabilities_app.core.errors import BodyTooLarge, LengthRequired
-from capabilities_app.jobs import service as jobs
+from capabilities_app.jobs import access as job_access
+from capabilities_app.jobs import submit as jobs
 from capabilities_app.runtime.callers import ResolvedCaller, RestCaller, arguments_of
 from capabilities_app.runtime.catalog import get_catalog
 from capabilities_app.runtime.invoke import invoke, prepare
@@ -234,7 +235,7 @@ class RestSurfaceView(APIView):
                 method=request.method.upper(),
                 capability=operation.capability,
                 arguments=dict(call.arguments),
-                caller=jobs.caller_of(
+                caller=job_access.caller_of(
                     client.id
                     if client is not None
                     else access.credential(

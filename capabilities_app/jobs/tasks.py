@@ -1,8 +1,13 @@
-"""Celery tasks: thin wrappers that hand job ids to ``jobs``.
+"""Celery tasks: thin wrappers that hand job ids to ``jobs.run`` and ``jobs.upkeep``.
 
 Tasks take ids and plain data, acknowledge late (a worker that dies mid-job leaves
-the message for another), and retry only what ``jobs.execute`` says may be retried,
-after the delay it chose.
+the message for another), and retry only what ``run.execute`` says may be retried,
+after the delay it chose. ``jobs.submit`` publishes ``capabilities_app.run_job`` by
+name: only this module imports the run logic, and nothing of ``jobs`` imports this one
+(``apps.ready`` imports it, so that every process has the tasks registered).
+
+Must not be imported by the other modules of ``jobs``; must not import any surface
+(``api/``, ``mcp/``, ``admin/``).
 """
 
 from __future__ import annotations
@@ -13,11 +18,14 @@ from celery import shared_task
 from django.conf import settings
 
 from capabilities_app.core import database
-from capabilities_app.jobs import service as jobs
+from capabilities_app.jobs import run, upkeep
+from capabilities_app.jobs.submit import RUN_JOB
+
+__all__ = ["expire_jobs", "requeue_jobs", "run_job"]
 
 
 @shared_task(
-    name="capabilities_app.run_job",
+    name=RUN_JOB,
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -26,7 +34,7 @@ from capabilities_app.jobs import service as jobs
 )
 def run_job(self, job_id: str) -> None:
     try:
-        while (delay := jobs.execute(job_id)) is not None:
+        while (delay := run.execute(job_id)) is not None:
             if not self.request.is_eager:
                 raise self.retry(countdown=delay)
             # Eager (no broker): the job runs in the caller's thread, backoff included.
@@ -45,9 +53,9 @@ def run_job(self, job_id: str) -> None:
 
 @shared_task(name="capabilities_app.expire_jobs", ignore_result=True)
 def expire_jobs() -> int:
-    return jobs.expire()
+    return upkeep.expire()
 
 
 @shared_task(name="capabilities_app.requeue_jobs", ignore_result=True)
 def requeue_jobs() -> int:
-    return jobs.requeue_stale()
+    return upkeep.requeue_stale()

@@ -33,7 +33,8 @@ from starlette.requests import Request
 
 from capabilities_app.access import admission
 from capabilities_app.access import exposes as access
-from capabilities_app.access.clients import Client, NotInMemory
+from capabilities_app.access.clients import Client
+from capabilities_app.access.keytable import NotInMemory
 from capabilities_app.core import database
 from capabilities_app.core.errors import DatabaseUnavailable, RegistryError, RouteNotFound
 from capabilities_app.mcp.answers import send_body, send_problem

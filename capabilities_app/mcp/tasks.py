@@ -12,7 +12,7 @@ an upstream error status, or a registry refusal, is a completed task whose resul
 ``isError``; ``failed`` is kept for JSON-RPC errors (the tool is no longer served).
 
 Only the caller that created a task can read it: as for REST jobs, the caller is the
-client the registry admitted (its key or token, ``jobs.caller_from``), else the keyed
+client the registry admitted (its key or token, ``jobs.access.caller_from``), else the keyed
 hash of the credential the expose authenticates with (its API key, else the HTTP
 ``Authorization`` header). Arguments are checked before any task is created; the job
 stores them resolved (``runtime.tool_arguments``), as the synchronous call runs on
@@ -39,7 +39,8 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from capabilities_app.core import database
 from capabilities_app.core.errors import DatabaseUnavailable, JobNotFound, QueueUnavailable
-from capabilities_app.jobs import service as jobs
+from capabilities_app.jobs import access as job_access
+from capabilities_app.jobs import submit as jobs
 from capabilities_app.mcp.results import refusal_of, stored_refusal, tool_result, wire
 from capabilities_app.runtime.callers import tool_arguments
 from capabilities_app.runtime.catalog import Operation
@@ -140,7 +141,7 @@ async def create(
             method="",
             capability=operation.capability,
             arguments=tool_arguments(operation, arguments),
-            caller=jobs.caller_from(Job.Kind.TOOL, namespace, headers, query),
+            caller=job_access.caller_from(Job.Kind.TOOL, namespace, headers, query),
         )
         try:
             with database.session():  # this thread's connection checked, a dead one replaced
@@ -162,7 +163,7 @@ def _require(ctx: Any) -> None:
 def _job(namespace: str, task_id: str, request: tuple) -> Job:
     try:
         with database.session():
-            job = jobs.get_job(task_id, *request)
+            job = job_access.get_job(task_id, *request)
     except JobNotFound:
         job = None
     except DatabaseUnavailable as error:  # the cause, not a generic internal error
@@ -186,7 +187,7 @@ def handlers(namespace: str) -> dict[str, tuple[type, Any]]:
         def run() -> None:
             job = _job(namespace, params.task_id, credentials(ctx))
             # Cooperative (the spec): a queued job is cancelled, a running one finishes.
-            jobs.cancel_queued(Job.objects.filter(pk=job.pk))
+            job_access.cancel_queued(Job.objects.filter(pk=job.pk))
 
         await anyio.to_thread.run_sync(run)
         return {}

@@ -7,13 +7,13 @@ import pytest
 from capabilities_app.access.clients import Client, Grants
 from capabilities_app.access.ratelimit import (
     Quota,
-    Rate,
     Usage,
     counters_for,
     parse_rate,
     seconds_left,
     window_of,
 )
+from capabilities_app.access.ratestores import Rate
 from capabilities_app.core.errors import InvalidRate, RateLimited
 
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from capabilities_app.core.errors import QueueUnavailable
-from capabilities_app.jobs import service as jobs
+from capabilities_app.jobs import upkeep
 
 
 class Command(BaseCommand):
     help = "Delete expired async jobs and requeue queued jobs whose message was lost."
 
     def handle(self, *args, **options) -> None:
-        self.stdout.write(f"deleted {jobs.expire()} expired jobs")
+        self.stdout.write(f"deleted {upkeep.expire()} expired jobs")
         try:
-            requeued = jobs.requeue_stale()
+            requeued = upkeep.requeue_stale()
         except QueueUnavailable as error:
             raise CommandError(f"could not requeue jobs: {error.detail}") from error
         self.stdout.write(f"requeued {requeued} queued jobs")

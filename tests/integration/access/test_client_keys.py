@@ -2,7 +2,7 @@
 
 The domain functions the commands and the admin call (``clients.create_key``,
 ``check_grant``, ``revoke``, ``reissue_key``), and the table in memory every request
-reads (``clients.find_client``).
+reads (``keytable.find_client``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from capabilities_app.access import clients
+from capabilities_app.access import clients, keytable
 from capabilities_app.core.errors import InvalidGrant, KeyNotAccepted
 from capabilities_app.store.models import Capability, ClientGrant, ClientKey, RegistryState
 from tests.conftest import CORPUS, SHIPYARD, database_state
@@ -75,7 +75,7 @@ class TestWhatIsStored:
 class TestLookup:
     def test_a_key_finds_its_client_and_grants(self):
         secret = make_key("ci", "shipyard-fleet:get-ship")
-        client = clients.find_client(secret)
+        client = keytable.find_client(secret)
         assert client.name == "ci"
         assert client.kind == "key"
         assert client.id == f"key:{ClientKey.objects.get(name='ci').pk}"
@@ -87,7 +87,7 @@ class TestLookup:
         make_key("ci")
         unknown, _ = clients.new_key()
         with pytest.raises(KeyNotAccepted) as raised:
-            clients.find_client(unknown)
+            keytable.find_client(unknown)
         assert raised.value.status == 401
         assert raised.value.code == "invalid_client_key"
         assert unknown[:12] not in raised.value.detail
@@ -98,7 +98,7 @@ class TestLookup:
         secret = make_key("ci")
         forged = secret[:13] + ("A" if secret[13] != "A" else "B") + secret[14:]
         with pytest.raises(KeyNotAccepted) as raised:
-            clients.find_client(forged)
+            keytable.find_client(forged)
         assert "not known" in raised.value.detail
         assert secret[:12] not in raised.value.detail  # says nothing of the real key
 
@@ -107,7 +107,7 @@ class TestLookup:
         secret = make_key("ci")
         revoke("ci")
         with pytest.raises(KeyNotAccepted) as raised:
-            clients.find_client(secret)
+            keytable.find_client(secret)
         assert raised.value.status == 401
         assert raised.value.detail == f"the client key {secret[:12]}… was revoked"
         assert secret[12:] not in raised.value.detail
@@ -117,7 +117,7 @@ class TestLookup:
         secret = make_key("ci")
         expire("ci")
         with pytest.raises(KeyNotAccepted) as raised:
-            clients.find_client(secret)
+            keytable.find_client(secret)
         assert raised.value.detail == f"the client key {secret[:12]}… expired"
         assert secret[12:] not in raised.value.detail
 
@@ -126,74 +126,74 @@ class TestTableInMemory:
     def test_a_warm_lookup_reads_no_database(self, warm, django_assert_num_queries):
         """Issue 10 budget: a warm request finds its key in memory: no query at all."""
         secret = make_key("ci", "shipyard-fleet")
-        clients.find_client(secret)  # cold: reads the stamp, the table, writes last use
+        keytable.find_client(secret)  # cold: reads the stamp, the table, writes last use
         with django_assert_num_queries(0):
             for _ in range(100):
-                clients.find_client(secret)
+                keytable.find_client(secret)
 
     def test_a_revocation_moves_the_stamp_and_the_table_reloads(self, fresh):
         """Issue 10 point 1: revoking moves the clients stamp; the next lookup refuses."""
         secret = make_key("ci")
-        assert clients.find_client(secret).name == "ci"
+        assert keytable.find_client(secret).name == "ci"
         before = RegistryState.objects.get(pk=1).clients_version
         revoke("ci")
         assert RegistryState.objects.get(pk=1).clients_version > before
         with pytest.raises(KeyNotAccepted, match="revoked"):
-            clients.find_client(secret)
+            keytable.find_client(secret)
 
     def test_a_new_grant_is_seen_on_the_next_lookup(self, fresh):
         """Issue 10 point 1: re-granting (a grant row added) reaches the table in memory."""
         secret = make_key("ci", "shipyard-fleet:get-ship")
-        assert not clients.find_client(secret).grants.allows("shipyard-fleet", "list-ships")
+        assert not keytable.find_client(secret).grants.allows("shipyard-fleet", "list-ships")
         ClientGrant.objects.create(
             key=ClientKey.objects.get(name="ci"), capability="shipyard-fleet", target="list-ships"
         )
-        assert clients.find_client(secret).grants.allows("shipyard-fleet", "list-ships")
+        assert keytable.find_client(secret).grants.allows("shipyard-fleet", "list-ships")
 
     def test_a_deleted_grant_is_gone_on_the_next_lookup(self, fresh):
         secret = make_key("ci", "shipyard-fleet")
         ClientGrant.objects.filter(key__name="ci").delete()
-        assert not clients.find_client(secret).grants.touches("shipyard-fleet")
+        assert not keytable.find_client(secret).grants.touches("shipyard-fleet")
 
     def test_between_checks_the_table_is_kept(self, warm):
         """Issue 10 point 1: within the check interval a change is not seen yet (the
         catalog's rule): the table is what the stamp last said."""
         secret = make_key("ci")
-        clients.find_client(secret)
+        keytable.find_client(secret)
         revoke("ci")
-        assert clients.find_client(secret).name == "ci"  # not re-read yet
+        assert keytable.find_client(secret).name == "ci"  # not re-read yet
 
     def test_a_deleted_key_is_unknown(self, fresh):
         secret = make_key("ci")
-        clients.find_client(secret)
+        keytable.find_client(secret)
         ClientKey.objects.filter(name="ci").delete()
         with pytest.raises(KeyNotAccepted, match="not known"):
-            clients.find_client(secret)
+            keytable.find_client(secret)
 
 
 class TestLastUse:
     def test_the_first_use_is_recorded(self, warm):
         secret = make_key("ci")
         assert ClientKey.objects.get(name="ci").last_used_at is None
-        clients.find_client(secret)
+        keytable.find_client(secret)
         assert ClientKey.objects.get(name="ci").last_used_at is not None
 
     def test_last_use_is_written_at_most_once_per_interval(self, warm, django_assert_num_queries):
         """Issue 10 point 1: one UPDATE per key per interval, however many calls."""
         secret = make_key("ci")
-        clients.find_client(secret)
+        keytable.find_client(secret)
         ClientKey.objects.filter(name="ci").update(last_used_at=None)
         for _ in range(20):
-            clients.find_client(secret)
+            keytable.find_client(secret)
         assert ClientKey.objects.get(name="ci").last_used_at is None  # not written again
 
     def test_after_the_interval_it_is_written_again(self, settings):
         settings.REGISTRY_CATALOG_CHECK_SECONDS = 3600
         settings.REGISTRY_CLIENT_KEY_TOUCH_SECONDS = 0
         secret = make_key("ci")
-        clients.find_client(secret)
+        keytable.find_client(secret)
         ClientKey.objects.filter(name="ci").update(last_used_at=None)
-        clients.find_client(secret)
+        keytable.find_client(secret)
         assert ClientKey.objects.get(name="ci").last_used_at is not None
 
     def test_recording_last_use_does_not_move_the_stamp(self, settings):
@@ -202,7 +202,7 @@ class TestLastUse:
         secret = make_key("ci")
         before = RegistryState.objects.get(pk=1).clients_version
         for _ in range(3):
-            clients.find_client(secret)
+            keytable.find_client(secret)
         assert RegistryState.objects.get(pk=1).clients_version == before
 
 
@@ -315,7 +315,7 @@ class TestReissue:
     def test_a_missing_key_is_made_with_its_grants(self):
         load(SHIPYARD)
         made = clients.reissue_key("demo", grants=["shipyard-fleet"])
-        assert clients.find_client(made.secret).grants.touches("shipyard-fleet")
+        assert keytable.find_client(made.secret).grants.touches("shipyard-fleet")
 
     def test_reissuing_replaces_the_secret(self, fresh):
         """Issue 10 point 2: the demo key is rotated on every ``make demo``: the old one
@@ -324,9 +324,9 @@ class TestReissue:
         first = clients.reissue_key("demo", grants=["shipyard-fleet"]).secret
         second = clients.reissue_key("demo", grants=["shipyard-fleet"]).secret
         assert first != second
-        assert clients.find_client(second).name == "demo"
+        assert keytable.find_client(second).name == "demo"
         with pytest.raises(KeyNotAccepted):
-            clients.find_client(first)
+            keytable.find_client(first)
         assert ClientKey.objects.filter(name="demo").count() == 1
 
     def test_a_given_secret_is_kept(self, fresh):
@@ -336,7 +336,7 @@ class TestReissue:
         for _ in range(2):
             made = clients.reissue_key("demo", grants=["shipyard-fleet"], secret=given)
             assert made.secret == given
-        assert clients.find_client(given).name == "demo"
+        assert keytable.find_client(given).name == "demo"
         assert table_rows_holding(given) == []
 
     def test_reissuing_revives_a_revoked_or_expired_key_and_sets_its_grants(self, fresh):
@@ -346,6 +346,6 @@ class TestReissue:
         revoke("demo")
         expire("demo")
         made = clients.reissue_key("demo", grants=["shipyard-fleet", "resources-prompts"])
-        client = clients.find_client(made.secret)
+        client = keytable.find_client(made.secret)
         assert client.grants.whole == {"shipyard-fleet", "resources-prompts"}
         assert client.grants.targets == frozenset()

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import pytest
 from django.db import connection
 
-from capabilities_app.access import clients
+from capabilities_app.access import keytable
 from tests.integration.rest.conftest import load
 from tests.support.keys import make_key, revoke
 
@@ -137,7 +137,7 @@ def test_a_key_and_a_token_are_nowhere_the_registry_writes(
             api.get("/rest/fleet/ships", headers={"Authorization": f"Bearer {wrong_audience}"})
         )
         revoke("canary")
-        clients.reset()
+        keytable.reset()
         answers.append(api.get("/rest/fleet/ships", headers={"X-API-Key": key}))
 
     statuses = [a.status_code for a in answers]

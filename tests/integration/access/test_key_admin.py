@@ -11,7 +11,7 @@ from django.contrib.admin.models import LogEntry
 from django.test import Client
 from django.urls import reverse
 
-from capabilities_app.access import clients
+from capabilities_app.access import clients, keytable
 from capabilities_app.store.models import ClientGrant, ClientKey
 from tests.conftest import CORPUS, SHIPYARD, database_state
 from tests.integration.access.test_client_keys import table_rows_holding
@@ -79,7 +79,7 @@ class TestList:
         """Issue 10 point 1: name, prefix, owner, grants, created, last used, expires,
         status; the digest nowhere."""
         used = make_key("used-bot", "shipyard-fleet:get-ship", owner="team-a")
-        clients.find_client(used)
+        keytable.find_client(used)
         make_key("gone-bot", "shipyard-fleet", "resources-prompts:query-database")
         revoke("gone-bot")
         make_key("old-bot")
@@ -145,7 +145,7 @@ class TestCreate:
         row = ClientKey.objects.get(name="ci-bot")
         assert (row.prefix, row.digest) == (key[:12], clients.digest(key))
         assert [str(g) for g in row.grants.all()] == ["shipyard-fleet:get-ship"]
-        assert clients.find_client(key).grants.allows("shipyard-fleet", "get-ship")
+        assert keytable.find_client(key).grants.allows("shipyard-fleet", "get-ship")
         assert "no-store" in response["Cache-Control"]
 
         assert table_rows_holding(key) == []  # sessions and the admin log included
@@ -264,7 +264,7 @@ class TestRegrant:
         """Issue 10 point 1: re-granting is editing the grants inline."""
         secret = make_key("ci-bot", "shipyard-fleet:get-ship")
         row = ClientKey.objects.get(name="ci-bot")
-        assert not clients.find_client(secret).grants.allows("shipyard-fleet", "list-ships")
+        assert not keytable.find_client(secret).grants.allows("shipyard-fleet", "list-ships")
 
         data = form_fields(staff.get(change_url(row)).content.decode())
         data["grants-TOTAL_FORMS"] = [str(int(data["grants-TOTAL_FORMS"][0]) + 1)]
@@ -280,7 +280,7 @@ class TestRegrant:
         response = staff.post(change_url(row), data)
 
         assert response.status_code == 302, page_text(response)[:3000]
-        assert clients.find_client(secret).grants.allows("shipyard-fleet", "list-ships")
+        assert keytable.find_client(secret).grants.allows("shipyard-fleet", "list-ships")
         assert ClientGrant.objects.get(key=row, target="list-ships").rate_limit == "10/minute"
 
     def test_a_bad_grant_inline_is_refused(self, staff, capabilities):

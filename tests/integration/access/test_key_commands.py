@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from capabilities_app.access import clients
+from capabilities_app.access import clients, keytable
 from capabilities_app.core.errors import KeyNotAccepted
 from capabilities_app.store.models import ClientKey
 from tests.conftest import CORPUS, NETBIRD, PREFECT, SHIPYARD, database_state, run_command
@@ -208,7 +208,7 @@ class TestList:
         status; the digest is never shown."""
         load(SHIPYARD)
         active = make_key("active-bot", "shipyard-fleet:get-ship", owner="team-a")
-        clients.find_client(active)  # used once
+        keytable.find_client(active)  # used once
         make_key("gone-bot", "shipyard-fleet")
         revoke("gone-bot")
         make_key("old-bot", expires_in_days=-1)
@@ -257,7 +257,7 @@ class TestDemoKey:
         result = run_command("create_demo_client_key")
         assert result.code == 0, result.stderr
         assert KEY_LINE.fullmatch(result.stdout), result.stdout
-        client = clients.find_client(result.stdout.strip())
+        client = keytable.find_client(result.stdout.strip())
         assert client.name == "demo"
         assert client.grants.whole == {
             "shipyard-fleet",
@@ -274,9 +274,9 @@ class TestDemoKey:
         first = run_command("create_demo_client_key").stdout.strip()
         second = run_command("create_demo_client_key").stdout.strip()
         assert first != second
-        assert clients.find_client(second).name == "demo"
+        assert keytable.find_client(second).name == "demo"
         with pytest.raises(KeyNotAccepted):
-            clients.find_client(first)
+            keytable.find_client(first)
 
     def test_demo_client_key_fixes_it(self, settings, monkeypatch):
         """Issue 10 point 2: with ``DEMO_CLIENT_KEY`` set, the demo key stays the same."""
@@ -289,7 +289,7 @@ class TestDemoKey:
             assert result.code == 0, result.stderr
             assert result.stdout == fixed + "\n"
         assert "DEMO_CLIENT_KEY" in result.stderr
-        assert clients.find_client(fixed).name == "demo"
+        assert keytable.find_client(fixed).name == "demo"
 
     def test_a_demo_client_key_of_the_wrong_form_is_refused(self, settings, monkeypatch):
         settings.DEBUG = True

@@ -7,8 +7,9 @@ import asyncio
 
 import pytest
 
-from capabilities_app.access import admission, clients
-from capabilities_app.access.clients import Client, Grants, NotInMemory
+from capabilities_app.access import admission, keytable
+from capabilities_app.access.clients import Client, Grants
+from capabilities_app.access.keytable import NotInMemory
 from capabilities_app.core.errors import KeyNotAccepted
 from capabilities_app.mcp import server as mcp_server
 from capabilities_app.mcp.server import RegistryServer, visible
@@ -93,7 +94,7 @@ class TestKeyCheckOnTheEventLoop:
         settings.REGISTRY_CLIENT_KEY_TOUCH_SECONDS = 60
         self.headers = {"x-api-key": make_key("desk-key", "desk")}
         catalog.reset()
-        clients.reset()
+        keytable.reset()
         get_catalog()  # the stamp read, as the gateway's first request reads it
         return admission.Door("mcp", "desk-mcp", served.capability)
 

@@ -14,7 +14,7 @@ import time
 import pytest
 import redis
 
-from capabilities_app.access import ratelimit
+from capabilities_app.access import ratestores
 from capabilities_app.store.models import ClientGrant, ClientKey, RateCounter
 from tests.integration.rest.conftest import load
 from tests.support.keys import make_key
@@ -59,9 +59,9 @@ def backend(request, settings, keys_required):
     """The counting backend: the database, or Redis (db 2, emptied first either way)."""
     redis.Redis.from_url(REDIS_URL).flushdb()
     settings.REGISTRY_REDIS_URL = REDIS_URL if request.param == "redis" else ""
-    ratelimit.reset()
+    ratestores.reset()
     yield request.param
-    ratelimit.reset()
+    ratestores.reset()
 
 
 @pytest.fixture
@@ -339,7 +339,7 @@ class TestRedisDown:
         one warning for the outage."""
         settings.REGISTRY_REDIS_URL = f"redis://127.0.0.1:{free_port()}/2"
         settings.REGISTRY_RATE_LIMIT = "1/hour"
-        ratelimit.reset()
+        ratestores.reset()
         load(DOCUMENT, base_uri=upstream.url, name="fleet")
         headers = key("alice", "fleet")
         with caplog.at_level(logging.WARNING, logger="capabilities_app.access.ratelimit"):
@@ -351,7 +351,7 @@ class TestRedisDown:
         assert len(warnings) == 1
         assert "not counted" in warnings[0].getMessage()
         assert len(upstream.received) == 3
-        ratelimit.reset()
+        ratestores.reset()
 
     def test_calls_are_counted_again_once_redis_is_back(
         self, api, upstream, keys_required, settings, caplog
@@ -363,7 +363,7 @@ class TestRedisDown:
         proxy = TcpProxy("127.0.0.1", 6379).start()
         settings.REGISTRY_REDIS_URL = f"redis://127.0.0.1:{proxy.port}/2"
         settings.REGISTRY_RATE_LIMIT = "10/hour"
-        ratelimit.reset()
+        ratestores.reset()
         load(DOCUMENT, base_uri=upstream.url, name="fleet")
         headers = key("alice", "fleet")
         try:
@@ -383,7 +383,7 @@ class TestRedisDown:
                 assert left(response) == 8
         finally:
             proxy.stop()
-            ratelimit.reset()
+            ratestores.reset()
         said = [
             r.getMessage() for r in caplog.records if r.name == "capabilities_app.access.ratelimit"
         ]
@@ -401,13 +401,13 @@ class TestRedisRestarts:
         redis.Redis.from_url(REDIS_URL).flushdb()
         settings.REGISTRY_REDIS_URL = REDIS_URL
         settings.REGISTRY_RATE_LIMIT = "10/hour"
-        ratelimit.reset()
+        ratestores.reset()
         load(DOCUMENT, base_uri=upstream.url, name="fleet")
         headers = key("alice", "fleet")
         assert left(api.get("/rest/fleet/ships", headers=headers)) == 9
         yield lambda: api.get("/rest/fleet/ships", headers=headers)
         assert not [r for r in caplog.records if r.name == "capabilities_app.access.ratelimit"]
-        ratelimit.reset()
+        ratestores.reset()
 
     def test_a_connection_the_server_closed_is_replaced_and_the_call_counted(self, counted):
         """Issue 10 point 5: the idle connection is dropped by the server (as on a

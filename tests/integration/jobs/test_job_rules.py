@@ -13,7 +13,8 @@ from django.test import Client
 from django.utils import timezone
 
 from capabilities_app.api.views import wants_async
-from capabilities_app.jobs import service as jobs
+from capabilities_app.jobs import run
+from capabilities_app.jobs import submit as jobs
 from capabilities_app.store.models import Job
 from tests.integration.jobs.conftest import CAPABILITY
 from tests.integration.rest.conftest import load
@@ -50,37 +51,37 @@ class TestMayRepeat:
     )
     def test_rest_operations(self, served, method, target, key, expected) -> None:
         job = job_for("rest", "work", target, method, idempotency_key=key)
-        assert jobs.may_repeat(job, jobs.locate(job)) is expected
+        assert run.may_repeat(job, run.locate(job)) is expected
 
     @pytest.mark.parametrize(("tool", "expected"), [("flaky-read", True), ("flaky-write", False)])
     def test_tools_by_their_idempotent_hint(self, served, tool, expected) -> None:
         job = job_for("tool", "work-tools", tool)
-        assert jobs.may_repeat(job, jobs.locate(job)) is expected
+        assert run.may_repeat(job, run.locate(job)) is expected
 
     def test_an_operation_no_longer_served_is_not_found(self, served) -> None:
-        assert jobs.locate(job_for("rest", "work", "/gone", "GET")) is None
-        assert jobs.locate(job_for("tool", "nowhere", "x")) is None
+        assert run.locate(job_for("rest", "work", "/gone", "GET")) is None
+        assert run.locate(job_for("tool", "nowhere", "x")) is None
 
 
 class TestBackoff:
     def test_it_grows_exponentially_with_jitter(self, settings) -> None:
         settings.REGISTRY_JOB_RETRY_BASE_SECONDS = 1.0
         for attempt, (low, high) in {1: (0.5, 1), 2: (1, 2), 3: (2, 4)}.items():
-            delays = {jobs.backoff(attempt) for _ in range(50)}
+            delays = {run.backoff(attempt) for _ in range(50)}
             assert all(low <= d <= high for d in delays)
             assert len(delays) > 1  # jittered
 
     def test_retry_after_in_seconds_or_as_a_date_is_a_floor(self, settings) -> None:
         settings.REGISTRY_JOB_RETRY_BASE_SECONDS = 0.01
-        assert jobs.backoff(1, "7") >= 7
+        assert run.backoff(1, "7") >= 7
         later = format_datetime(timezone.now() + timedelta(seconds=30), usegmt=True)
-        assert 28 <= jobs.backoff(1, later) <= 30
-        assert jobs.backoff(1, "soon") <= 0.01  # unreadable: ignored
+        assert 28 <= run.backoff(1, later) <= 30
+        assert run.backoff(1, "soon") <= 0.01  # unreadable: ignored
 
     def test_no_delay_reaches_the_visibility_timeout(self, settings) -> None:
         settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 10}
-        assert jobs.backoff(1, "3600") == 5
-        assert jobs.backoff(30) == 5
+        assert run.backoff(1, "3600") == 5
+        assert run.backoff(30) == 5
 
 
 class TestRequests:

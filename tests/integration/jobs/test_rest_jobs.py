@@ -273,7 +273,7 @@ class TestCancelling:
         assert again.status_code == 409
         assert again.json()["code"] == "job_not_cancellable"
 
-        stack.shell(f"from capabilities_app.jobs import service as jobs; jobs.publish('{job_id}')")
+        stack.shell(f"from capabilities_app.jobs import submit as jobs; jobs.publish('{job_id}')")
         stack.settle()
         assert stack.job(location).json()["status"] == "cancelled"
         assert stack.upstream.received == []
@@ -291,7 +291,7 @@ class TestCancelling:
 class TestTransactions:
     SUBMIT = (
         "from django.db import transaction\n"
-        "from capabilities_app.jobs import service as jobs\n"
+        "from capabilities_app.jobs import submit as jobs\n"
         "class Abort(Exception):\n"
         "    pass\n"
         "submission = jobs.Submission(kind='rest', namespace='work', target='/orders',\n"
