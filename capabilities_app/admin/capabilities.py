@@ -164,11 +164,11 @@ class CapabilityAdmin(PartAdmin):
 
     @admin.display(description="operations", ordering="_operations")
     def operation_count(self, obj: m.Capability) -> int:
-        return obj._operations
+        return obj._operations  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="tools", ordering="_tools")
     def tool_count(self, obj: m.Capability) -> int:
-        return obj._tools
+        return obj._tools  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="consumed operations")
     def operations_overview(self, obj: m.Capability) -> str:
@@ -320,10 +320,8 @@ class CapabilityAdmin(PartAdmin):
         results = []
         if report is not None:
             for outcome in report.outcomes:
-                kept = report.ok and not report.dry_run and outcome.capability_id
-                capability = (
-                    m.Capability.objects.filter(pk=outcome.capability_id).first() if kept else None
-                )
+                kept = outcome.capability_id if report.ok and not report.dry_run else None
+                capability = m.Capability.objects.filter(pk=kept).first() if kept else None
                 results.append(
                     {
                         "line": outcome.line,

@@ -43,7 +43,9 @@ BIND_VARIABLE_VALIDATOR = RegexValidator(
 )
 
 
-Method = models.TextChoices("Method", [(m, m) for m in HTTP_METHODS])
+# Django's functional API, so the members are ``HTTP_METHODS`` (the one list);
+# django-stubs types only the class form of TextChoices.
+Method = models.TextChoices("Method", [(m, m) for m in HTTP_METHODS])  # type: ignore[call-overload]
 
 
 class ParameterLocation(models.TextChoices):
