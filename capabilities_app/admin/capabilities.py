@@ -40,35 +40,38 @@ _VERDICT_LEVELS = {
 }
 
 
-class TagFilter(admin.SimpleListFilter):
+class PartFilter(admin.SimpleListFilter):
+    """Capabilities that have a ``part`` whose ``field`` is the chosen value."""
+
+    part: type[m.CapabilityTag] | type[m.Expose]
+    field = ""
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value():
+            parts = self.part.objects.filter(**{self.field: self.value()})
+            return queryset.filter(pk__in=parts.values("capability"))
+        return queryset
+
+
+class TagFilter(PartFilter):
     title = "tag"
     parameter_name = "tag"
+    part = m.CapabilityTag
+    field = "name"
 
     def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
         names = m.CapabilityTag.objects.order_by("name").values_list("name", flat=True)
         return [(n, n) for n in dict.fromkeys(names)]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value():
-            return queryset.filter(
-                pk__in=m.CapabilityTag.objects.filter(name=self.value()).values("capability")
-            )
-        return queryset
 
-
-class ExposeTypeFilter(admin.SimpleListFilter):
+class ExposeTypeFilter(PartFilter):
     title = "expose type"
     parameter_name = "expose_type"
+    part = m.Expose
+    field = "type"
 
     def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
         return list(m.Expose.Type.choices)
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value():
-            return queryset.filter(
-                pk__in=m.Expose.objects.filter(type=self.value()).values("capability")
-            )
-        return queryset
 
 
 class TagInline(admin.TabularInline):

@@ -197,7 +197,14 @@ class ToolParameter(DocumentPart):
     """An input parameter of an MCP tool or an aggregate function."""
 
     tool = _parent(Tool, "parameters")
-    function = _parent("AggregateFunction", "parameters")
+    # Named as a string (this module does not import the aggregates family).
+    function = models.ForeignKey(
+        "AggregateFunction",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="parameters",
+    )
     name = models.CharField(max_length=255)
     type = _char("type", 64)
     description = _text("description")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import operator
 from functools import reduce
 from operator import attrgetter
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -34,6 +35,8 @@ __all__ = [
     "ParameterLocation",
     "Scope",
 ]
+
+M = TypeVar("M", bound=models.Model)
 
 AUTHENTICATION_TYPES = ("basic", "digest", "bearer", "apikey", "oauth2")
 
@@ -77,7 +80,7 @@ def _json(verbose_name: str, **kwargs) -> DocumentJSONField:
     return DocumentJSONField(verbose_name, null=True, blank=True, **kwargs)
 
 
-def _parent(to: str | type[models.Model], related_name: str) -> models.ForeignKey:
+def _parent(to: type[M], related_name: str) -> models.ForeignKey[M | None, M | None]:
     """One of a part's several possible parents (``_one_parent`` says exactly one is set)."""
     return models.ForeignKey(
         to, on_delete=models.CASCADE, null=True, blank=True, related_name=related_name
