@@ -21,6 +21,13 @@ admin.site.site_title = "Capability registry"
 admin.site.index_title = "Capabilities, their upstreams and their surfaces"
 
 
+# The fields of a calling part's page in the order it had before they moved to
+# ``store.models.CallingPart`` (inherited fields would otherwise come first): the part's
+# own place and kept keys, its own fields, then what it passes and maps.
+PART_FIELDS = ("position", "extra")
+CALLING_FIELDS = ("with_values", "steps", "mappings", "output_parameters")
+
+
 def link(obj, text: str | None = None) -> str:
     """A link to ``obj``'s change page (``-`` for none)."""
     if obj is None:

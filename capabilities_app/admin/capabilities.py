@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -40,35 +42,41 @@ _VERDICT_LEVELS = {
 }
 
 
-class TagFilter(admin.SimpleListFilter):
+class PartFilter(admin.SimpleListFilter):
+    """Capabilities that have a ``part`` whose ``field`` is the chosen value, one of
+    ``values`` (or of what ``lookups`` finds)."""
+
+    part: type[m.CapabilityTag] | type[m.Expose]
+    field = ""
+    values: tuple[tuple[str, str], ...] = ()
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return list(self.values)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value():
+            parts = self.part.objects.filter(**{self.field: self.value()})
+            return queryset.filter(pk__in=parts.values("capability"))
+        return queryset
+
+
+class TagFilter(PartFilter):
     title = "tag"
     parameter_name = "tag"
+    part = m.CapabilityTag
+    field = "name"
 
     def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
         names = m.CapabilityTag.objects.order_by("name").values_list("name", flat=True)
         return [(n, n) for n in dict.fromkeys(names)]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value():
-            return queryset.filter(
-                pk__in=m.CapabilityTag.objects.filter(name=self.value()).values("capability")
-            )
-        return queryset
 
-
-class ExposeTypeFilter(admin.SimpleListFilter):
+class ExposeTypeFilter(PartFilter):
     title = "expose type"
     parameter_name = "expose_type"
-
-    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
-        return list(m.Expose.Type.choices)
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value():
-            return queryset.filter(
-                pk__in=m.Expose.objects.filter(type=self.value()).values("capability")
-            )
-        return queryset
+    part = m.Expose
+    field = "type"
+    values = tuple(m.Expose.Type.choices)
 
 
 class TagInline(admin.TabularInline):
@@ -97,6 +105,17 @@ class AggregateInline(PartInline):
     fields = ("position", "namespace", "label")
 
 
+# Where a capability came from and when it changed: read-only, in their own section.
+PROVENANCE_FIELDS = (
+    "source_origin",
+    "source_sha256",
+    "imported_at",
+    "edited_at",
+    "updated_at",
+    "source_document_view",
+)
+
+
 @admin.register(m.Capability)
 class CapabilityAdmin(PartAdmin):
     list_display = (
@@ -120,12 +139,7 @@ class CapabilityAdmin(PartAdmin):
     readonly_fields = (
         "operations_overview",
         "tools_overview",
-        "source_origin",
-        "source_sha256",
-        "imported_at",
-        "edited_at",
-        "updated_at",
-        "source_document_view",
+        *PROVENANCE_FIELDS,
         "unserved_parts_view",
     )
     fieldsets = (
@@ -134,20 +148,7 @@ class CapabilityAdmin(PartAdmin):
         ("Operations and tools", {"fields": ("operations_overview", "tools_overview")}),
         ("Kept but not served", {"classes": ("collapse",), "fields": ("unserved_parts_view",)}),
         ("Other keys", {"classes": ("collapse",), "fields": ("extra",)}),
-        (
-            "Provenance",
-            {
-                "classes": ("collapse",),
-                "fields": (
-                    "source_origin",
-                    "source_sha256",
-                    "imported_at",
-                    "edited_at",
-                    "updated_at",
-                    "source_document_view",
-                ),
-            },
-        ),
+        ("Provenance", {"classes": ("collapse",), "fields": PROVENANCE_FIELDS}),
     )
     inlines = (TagInline, BindInline, ConsumesInline, ExposeInline, AggregateInline)
     actions = ("export_yaml_action", "validate_action", "enable_action", "disable_action")
@@ -164,31 +165,23 @@ class CapabilityAdmin(PartAdmin):
 
     @admin.display(description="operations", ordering="_operations")
     def operation_count(self, obj: m.Capability) -> int:
-        return obj._operations
+        return obj._operations  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="tools", ordering="_tools")
     def tool_count(self, obj: m.Capability) -> int:
-        return obj._tools
+        return obj._tools  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="consumed operations")
     def operations_overview(self, obj: m.Capability) -> str:
         operations = m.ConsumedOperation.objects.filter(
             resource__consumes__capability=obj
         ).select_related("resource__consumes")
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        return _overview(
+            ("call", "method", "path", "description"),
             (
                 (link(op, op.call_name), op.method, op.resource.path, op.description or "")
                 for op in operations
             ),
-        )
-        if not rows:
-            return "-"
-        return format_html(
-            '<table class="overview"><tr><th>call</th><th>method</th><th>path</th>'
-            "<th>description</th></tr>{}</table>",
-            rows,
         )
 
     @admin.display(description="MCP tools")
@@ -196,25 +189,12 @@ class CapabilityAdmin(PartAdmin):
         tools = m.Tool.objects.filter(expose__capability=obj).select_related(
             "expose", "call__resource__consumes"
         )
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        return _overview(
+            ("tool", "expose", "call", "description"),
             (
-                (
-                    link(t, t.name),
-                    t.expose.namespace,
-                    _call_shown(t),
-                    t.description or "",
-                )
+                (link(t, t.name), t.expose.namespace, _call_shown(t), t.description or "")
                 for t in tools
             ),
-        )
-        if not rows:
-            return "-"
-        return format_html(
-            '<table class="overview"><tr><th>tool</th><th>expose</th><th>call</th>'
-            "<th>description</th></tr>{}</table>",
-            rows,
         )
 
     @admin.display(description="source document")
@@ -320,10 +300,8 @@ class CapabilityAdmin(PartAdmin):
         results = []
         if report is not None:
             for outcome in report.outcomes:
-                kept = report.ok and not report.dry_run and outcome.capability_id
-                capability = (
-                    m.Capability.objects.filter(pk=outcome.capability_id).first() if kept else None
-                )
+                kept = outcome.capability_id if report.ok and not report.dry_run else None
+                capability = m.Capability.objects.filter(pk=kept).first() if kept else None
                 results.append(
                     {
                         "line": outcome.line,
@@ -341,6 +319,16 @@ class CapabilityAdmin(PartAdmin):
             "results": results,
         }
         return TemplateResponse(request, "admin/capabilities_app/capability/import.html", context)
+
+
+def _overview(headings: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> str:
+    """An overview table: one row per part, ``-`` when there is none."""
+    cells = "".join("<td>{}</td>" for _ in headings)
+    body = format_html_join("", f"<tr>{cells}</tr>", rows)
+    if not body:
+        return "-"
+    head = "".join(f"<th>{heading}</th>" for heading in headings)  # constants, not input
+    return format_html(f'<table class="overview"><tr>{head}</tr>{{}}</table>', body)
 
 
 def _call_shown(part) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from capabilities_app.admin.base import PartAdmin, PartInline
+from capabilities_app.admin.base import CALLING_FIELDS, PART_FIELDS, PartAdmin, PartInline
 from capabilities_app.admin.forms import CallerForm, ParameterFormSet
 from capabilities_app.store import models as m
 
@@ -103,11 +103,9 @@ class ExposedResourceAdmin(PartAdmin):
 @admin.register(m.ExposedOperation)
 class ExposedOperationAdmin(PartAdmin):
     form = CallerForm
-    # The page's field order, as before the shared with/steps/mappings fields moved
-    # to store.models.CallingPart (inherited fields would otherwise come first).
+    # The page's field order (see CALLING_FIELDS); output parameters come before steps here.
     fields = (
-        "position",
-        "extra",
+        *PART_FIELDS,
         "resource",
         "method",
         "name",
@@ -188,11 +186,8 @@ class ToolParameterAdmin(PartAdmin):
 
 @admin.register(m.McpResource)
 class McpResourceAdmin(PartAdmin):
-    # The page's field order, as before the shared with/steps/mappings fields moved
-    # to store.models.CallingPart (inherited fields would otherwise come first).
     fields = (
-        "position",
-        "extra",
+        *PART_FIELDS,
         "expose",
         "name",
         "label",
@@ -200,10 +195,7 @@ class McpResourceAdmin(PartAdmin):
         "description",
         "mime_type",
         "call",
-        "with_values",
-        "steps",
-        "mappings",
-        "output_parameters",
+        *CALLING_FIELDS,
         "location",
     )
     list_display = ("name", "uri", "expose")
@@ -239,20 +231,14 @@ class AggregateAdmin(PartAdmin):
 @admin.register(m.AggregateFunction)
 class AggregateFunctionAdmin(PartAdmin):
     form = CallerForm
-    # The page's field order, as before the shared with/steps/mappings fields moved
-    # to store.models.CallingPart (inherited fields would otherwise come first).
     fields = (
-        "position",
-        "extra",
+        *PART_FIELDS,
         "aggregate",
         "name",
         "description",
         "semantics",
         "call",
-        "with_values",
-        "steps",
-        "mappings",
-        "output_parameters",
+        *CALLING_FIELDS,
     )
     list_display = ("name", "aggregate", "call")
     search_fields = ("name", "aggregate__namespace")

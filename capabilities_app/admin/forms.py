@@ -4,6 +4,8 @@ references (through ``checking``), the YAML upload, and client key grants (throu
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
@@ -12,7 +14,7 @@ from django.forms.models import BaseInlineFormSet
 from capabilities_app.access import clients
 from capabilities_app.core.errors import InvalidGrant
 from capabilities_app.store import checking
-from capabilities_app.store.models import ClientGrant
+from capabilities_app.store.models import CallingPart, ClientGrant
 from capabilities_app.store.vocabulary import NAME_PATTERN
 
 
@@ -37,8 +39,9 @@ class PartForm(forms.ModelForm):
             if type(field) is forms.CharField and isinstance(field.widget, forms.Textarea):
                 field.strip = False
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         for name, value in list(cleaned.items()):
             try:
                 field = self._meta.model._meta.get_field(name)
@@ -58,8 +61,11 @@ class CallerForm(PartForm):
     name parameters it declares (``checking.caller_errors``, the rule ``specs``
     applies to documents)."""
 
+    instance: CallingPart  # the admin gives this form to calling parts only
+
+    # Django's private hook after the instance is filled (not in django-stubs).
     def _post_clean(self) -> None:
-        super()._post_clean()  # the instance now holds the posted values
+        super()._post_clean()  # type: ignore[misc]  # the instance now holds the posted values
         if "with_values" not in self.cleaned_data:
             return
         for message in checking.caller_errors(self.instance):
@@ -70,6 +76,8 @@ class ParameterFormSet(BaseInlineFormSet):
     """Input parameters edited inline: renaming or deleting one that a ``with`` of the
     same page (or, on a REST resource's page, of its operations) references is refused."""
 
+    instance: checking.ParameterOwner  # the parent whose parameters are edited
+
     def clean(self) -> None:
         super().clean()
         if any(self.errors):
@@ -78,7 +86,8 @@ class ParameterFormSet(BaseInlineFormSet):
             form.cleaned_data["name"]
             for form in self.forms
             if form.cleaned_data
-            and not self._should_delete_form(form)
+            # Django's own test of a form's DELETE box (private, not in django-stubs).
+            and not self._should_delete_form(form)  # type: ignore[attr-defined]
             and form.cleaned_data.get("name")
         ]
         errors = checking.parameter_errors(self.instance, names)
@@ -113,7 +122,9 @@ class MultipleFileField(forms.FileField):
 class ImportYamlForm(forms.Form):
     """The admin's Import YAML page: the same options as ``import_capability``."""
 
-    files = MultipleFileField(
+    # The metaclass moves declared fields into ``base_fields``: this does not replace
+    # ``BaseForm.files`` (the uploaded files) on an instance, as django-stubs assumes.
+    files = MultipleFileField(  # type: ignore[assignment]
         label="YAML documents",
         help_text="One or more Naftiko capability documents (.yaml/.yml). `import` "
         "references resolve against shared consumes documents already in the registry.",
@@ -134,8 +145,9 @@ class ImportYamlForm(forms.Form):
         "(without it, such an import fails and names the edits it would overwrite).",
     )
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("name") and len(cleaned.get("files") or []) > 1:
             self.add_error("name", "A name can only be given for a single file.")
         return cleaned
@@ -149,8 +161,9 @@ class ClientGrantForm(forms.ModelForm):
         model = ClientGrant
         fields = ("capability", "target", "rate_limit")
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         capability = cleaned.get("capability")
         if capability:
             try:

@@ -31,7 +31,8 @@ class KeyStatusFilter(admin.SimpleListFilter):
         return [(status, status) for status in clients.STATUSES]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return clients.with_status(queryset, self.value()) if self.value() else queryset
+        status = self.value()
+        return clients.with_status(queryset, status) if status else queryset
 
 
 class ClientGrantInline(admin.TabularInline):
@@ -124,7 +125,7 @@ class ClientKeyAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: m.ClientKey, form, change: bool) -> None:
         if not change:
             # Kept on this request only, for the answer below; never in the session.
-            request.client_key_secret = clients.rotate_secret(obj)
+            request.__dict__["client_key_secret"] = clients.rotate_secret(obj)
         super().save_model(request, obj, form, change)
 
     def response_add(self, request: HttpRequest, obj: m.ClientKey, post_url_continue=None):

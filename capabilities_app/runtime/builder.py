@@ -142,8 +142,9 @@ class _Builder:
         for namespace, exposes in self.rest_exposes.items():
             # Several exposes sharing a namespace (never imported, perhaps edited so) keep
             # their own checks after the route is matched: no guard covers all of them.
-            if len(exposes) == 1 and exposes[0][0]:
-                self.catalog.guards[namespace] = Guard(*exposes[0])
+            authentication, binds = exposes[0]
+            if len(exposes) == 1 and authentication:
+                self.catalog.guards[namespace] = Guard(authentication, binds)
         return self.catalog
 
     def _binds(self, capability: m.Capability, base_dir: str | None) -> Binds:
@@ -207,11 +208,8 @@ class _Builder:
         hints: Hints | None = None,
         semantics: dict[str, Any] | None = None,
     ) -> Operation:
-        ref = (
-            self.functions.get(getattr(row, "ref_id", None))
-            if getattr(row, "ref_id", None)
-            else None
-        )
+        ref_id = getattr(row, "ref_id", None)
+        ref = self.functions.get(ref_id) if ref_id else None
         operation = Operation(
             unserved=self._unserved(kind, row, context, namespace, method),
             kind=kind,

@@ -166,8 +166,8 @@ class RestCaller:
         self.declared = {p.name: p for p in declared}
         self._parsed: Any = MISSING
         # Sent upstream as they are: an Idempotency-Key lets the upstream deduplicate.
-        key = self.headers.get("idempotency-key")
-        self.upstream_headers = {"Idempotency-Key": key} if key else {}
+        idempotency_key = self.headers.get("idempotency-key")
+        self.upstream_headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
 
     def parsed_body(self) -> Any:
         """The request body: parsed JSON, else its text; MISSING when empty.

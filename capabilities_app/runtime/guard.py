@@ -94,7 +94,7 @@ class AddressGuard:
         except socket.gaierror as exc:
             raise UpstreamUnreachable(f"cannot resolve upstream host {host!r}") from exc
         for info in infos:
-            address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+            address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
             if self.allows(address):
                 return str(address)
         raise UpstreamForbidden(

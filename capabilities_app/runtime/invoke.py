@@ -52,6 +52,8 @@ def prepare(operation: Operation, caller: Caller) -> upstream.Request:
     missing secret or an unconfigured upstream (503).
     """
     withs = evaluate_with(operation.with_values, operation, caller)
+    if operation.call is None:  # both callers (invoke, a job's submit) have checked
+        raise ValueError("prepare() is for an operation with a call")
     return build_request(operation.call, withs, caller, operation.context.binds)
 
 

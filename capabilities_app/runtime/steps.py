@@ -56,7 +56,7 @@ HOP_BY_HOP = frozenset(
 def mock(operation: Operation, caller: Caller) -> Outcome:
     binds = operation.context.binds
     data = mapping.map_outputs(
-        operation.output_parameters,
+        operation.output_parameters or [],
         None,
         render=lambda template: render(template, (caller.lookup,), binds),
     )
@@ -198,7 +198,9 @@ def forward(route: Route, remainder: str, method: str, caller: RestCaller, query
         url += "?" + query
     request = upstream.Request(method=method, url=url)
     trusted = {h.lower() for h in route.forward.trusted_headers} - HOP_BY_HOP
-    trusted.discard(credential_header(target))
+    credential = credential_header(target)
+    if credential is not None:
+        trusted.discard(credential)
     request.headers = []
     for name, value in caller.forwardable_headers().items():
         if name.lower() in trusted:

@@ -116,7 +116,7 @@ class _DeadlineStream(httpcore.NetworkStream):
         view = memoryview(buffer)
         while view:
             piece, view = view[:_PIECE], view[_PIECE:]
-            self._stream.write(piece, _bounded(timeout, httpcore.WriteTimeout))  # type: ignore[arg-type]
+            self._stream.write(piece, _bounded(timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
         self._stream.close()
@@ -341,7 +341,7 @@ class Client:
             built = self._client.build_request(
                 request.method,
                 request.url,
-                params=request.params or None,
+                params=tuple(request.params) or None,
                 headers=request.headers,
                 content=request.content,
                 data=request.data,

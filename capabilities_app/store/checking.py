@@ -23,6 +23,7 @@ from capabilities_app.store.exporter import export_yaml
 from capabilities_app.store.loader import parse_source
 from capabilities_app.store.models import (
     AggregateFunction,
+    CallingPart,
     Capability,
     ExposedOperation,
     ExposedResource,
@@ -36,6 +37,7 @@ from capabilities_app.store.specs import (
 )
 
 __all__ = [
+    "ParameterOwner",
     "Validation",
     "caller_errors",
     "parameter_errors",
@@ -45,6 +47,9 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- with references
+
+# A part whose input parameters a ``with`` may name (a REST resource: its operations').
+ParameterOwner = Tool | ExposedOperation | AggregateFunction | ExposedResource
 
 
 def with_reference_errors(
@@ -99,13 +104,13 @@ def with_reference_errors(
     ]
 
 
-def caller_errors(caller: models.Model) -> list[str]:
+def caller_errors(caller: CallingPart) -> list[str]:
     """Messages for the ``with`` references of a tool, REST operation or aggregate
     function (possibly unsaved, holding the values posted for it)."""
     return with_reference_errors(caller, caller.with_values)
 
 
-def parameter_errors(owner: models.Model, names: list[str]) -> list[str]:
+def parameter_errors(owner: ParameterOwner, names: list[str]) -> list[str]:
     """Messages for ``with`` references that input parameters renamed or deleted to
     ``names`` would leave dangling: the owner's own (a tool, REST operation or
     aggregate function) or, for a REST resource, its operations'.
@@ -167,7 +172,7 @@ class Validation:
 def validate(capability: Capability, *, max_bytes: int) -> Validation:
     """Read ``capability`` as it exports (imports inlined), leniently then strictly."""
     text = export_yaml(capability, inline_imports=True)
-    results = []
+    results: list[tuple[bool, int, list[Diagnostic]]] = []
     for strict in (False, True):
         try:
             source = parse_source(text, origin=capability.name, max_bytes=max_bytes)

@@ -65,9 +65,10 @@ def consumes_of(obj: models.Model) -> int | None:
     if isinstance(obj, ConsumedParameter):
         if obj.consumes_id:
             return obj.consumes_id
-        if obj.resource_id:
+        # A parameter's parent is one of three (nullable) keys; the one set is not None.
+        if obj.resource_id and obj.resource:
             return obj.resource.consumes_id
-        if obj.operation_id:
+        if obj.operation_id and obj.operation:
             return obj.operation.resource.consumes_id
     return None
 
@@ -160,12 +161,12 @@ def differences(before: Any, after: Any, path: KeyPath = ()) -> list[KeyPath]:
 
 def value_at(document: Any, path: KeyPath) -> Any:
     for key in path:
-        if (isinstance(document, dict) and key in document) or (
-            isinstance(document, list) and isinstance(key, int) and key < len(document)
-        ):
-            document = document[key]
-        else:
+        if isinstance(document, list) and isinstance(key, int):
+            if key >= len(document):
+                return _MISSING
+        elif not (isinstance(document, dict) and key in document):
             return _MISSING
+        document = document[key]
     return document
 
 

@@ -31,7 +31,7 @@ from capabilities_app.store.models import (
     ConsumedResource,
     Consumes,
 )
-from capabilities_app.store.rows import Rows
+from capabilities_app.store.rows import Row, Rows
 from capabilities_app.store.vocabulary import Children, Field, Group
 
 __all__ = [
@@ -44,10 +44,6 @@ __all__ = [
 
 
 IMPORT_MARKER = "__import__"
-
-# A row of any of the store's models: the layout names the attributes read from it
-# (getattr by name), so a row is not checked against one model class.
-Row = Any
 
 
 class _Writer:

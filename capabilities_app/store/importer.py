@@ -22,6 +22,7 @@ this module runs the batch, guards admin edits and reports each document's outco
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -355,7 +356,7 @@ def file_inputs(
         DocumentInput(
             origin=str(path),
             name=name or path.stem,
-            load=lambda path=path: read_source(path, max_bytes=max_bytes),
+            load=functools.partial(read_source, path, max_bytes=max_bytes),
             stored_origin=os.path.abspath(path),
         )
         for path in paths

@@ -23,9 +23,13 @@ from django.db.models import Model, Q
 from capabilities_app.store.layout import PARTS
 from capabilities_app.store.vocabulary import Children, Group
 
-__all__ = ["PARENT_ATTRS", "Rows"]
+__all__ = ["PARENT_ATTRS", "Row", "Rows"]
 
 M = TypeVar("M", bound=Model)
+
+# A row of any of the store's models, where the layout (not a model class) says which
+# attributes it has: the exporter and the writer read and set them by name.
+Row = Any
 
 
 def _all_members(members: tuple[Any, ...]) -> list[Any]:

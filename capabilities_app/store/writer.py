@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
@@ -30,6 +30,7 @@ from capabilities_app.store.layout import (
 )
 from capabilities_app.store.loader import KeyPath, Source
 from capabilities_app.store.models import Capability
+from capabilities_app.store.rows import Row
 from capabilities_app.store.specs import ConsumesEntry, ParsedDocument
 from capabilities_app.store.vocabulary import Children, Field, Group
 
@@ -63,10 +64,10 @@ class RowBuilder:
 
     def __init__(self, parsed: ParsedDocument, existing: Capability | None) -> None:
         self.parsed = parsed
-        self.rows: dict[str, list[models.Model]] = defaultdict(list)
-        self.by_path: dict[KeyPath, models.Model] = {}
-        self.located: list[tuple[models.Model, Any, Source, KeyPath]] = []
-        self.links: list[tuple[models.Model, str, KeyPath]] = []
+        self.rows: dict[str, list[Row]] = defaultdict(list)
+        self.by_path: dict[KeyPath, Row] = {}
+        self.located: list[tuple[Row, Any, Source, KeyPath]] = []
+        self.links: list[tuple[Row, str, KeyPath]] = []
         self.entries: dict[KeyPath, ConsumesEntry] = {e.doc_path: e for e in parsed.consumes}
         self.capability = existing or Capability(name=parsed.name)
 
@@ -81,7 +82,8 @@ class RowBuilder:
             for path, reason in sorted(self.parsed.held.items(), key=lambda item: _order(item[0]))
         ]
         self.fill(CAPABILITY, capability, self.parsed.data, (), self.parsed.source, ())
-        if capability.spec_version is None:
+        # The loop above set every field to None, which the model's type (str) does not say.
+        if cast("str | None", capability.spec_version) is None:
             capability.spec_version = self.parsed.version
         for row, attr, target in self.links:
             setattr(row, attr, self.by_path[target])
@@ -89,7 +91,7 @@ class RowBuilder:
     def fill(
         self,
         part: Any,
-        row: models.Model,
+        row: Row,
         data: dict[str, Any],
         path: KeyPath,
         source: Source,
@@ -110,7 +112,7 @@ class RowBuilder:
     def member(
         self,
         member: Any,
-        row: models.Model,
+        row: Row,
         value: Any,
         path: KeyPath,
         source: Source,
@@ -179,7 +181,7 @@ class RowBuilder:
             else:
                 self.fill(part, row, item, item_path, source, (*source_path, i))
 
-    def imported_consumes(self, row: models.Model, entry: ConsumesEntry) -> None:
+    def imported_consumes(self, row: Row, entry: ConsumesEntry) -> None:
         self.fill(CONSUMES, row, entry.data, entry.doc_path, entry.source, entry.data_path)
         fields = entry.import_entry or {}
         row.import_location = fields.get("location")
@@ -194,7 +196,7 @@ class RowBuilder:
     def add(
         self,
         part: Any,
-        row: models.Model,
+        row: Row,
         path: KeyPath,
         source: Source,
         source_path: KeyPath,

@@ -9,20 +9,19 @@ from __future__ import annotations
 import os
 import secrets
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
+
+from capabilities_app.management.commands._demo import DemoCommand
 
 
-class Command(BaseCommand):
+class Command(DemoCommand):
     help = "Create (or reset) the demo admin user and print its credentials."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--username", default="admin")
 
-    def handle(self, *args, **options) -> None:
-        if not settings.DEBUG:
-            raise CommandError("create_demo_admin is for the local demo (DEBUG=true) only")
+    def handle_demo(self, **options) -> None:
         password = os.environ.get("DEMO_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         user_model = get_user_model()
         user, _ = user_model.objects.get_or_create(username=options["username"])

@@ -13,25 +13,23 @@ from __future__ import annotations
 
 import os
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from capabilities_app.access import clients
 from capabilities_app.core.errors import InvalidKey
 from capabilities_app.management.commands._client_keys import errors_of, label, note
+from capabilities_app.management.commands._demo import DemoCommand
 from capabilities_app.store.models import Capability
 
 
-class Command(BaseCommand):
+class Command(DemoCommand):
     help = "Create (or renew) the demo client key, granted every capability, and print it."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--name", default="demo")
 
-    def handle(self, *args, **options) -> None:
-        if not settings.DEBUG:
-            raise CommandError("create_demo_client_key is for the local demo (DEBUG=true) only")
+    def handle_demo(self, **options) -> None:
         given = os.environ.get("DEMO_CLIENT_KEY", "").strip() or None
         names = list(Capability.objects.order_by("name").values_list("name", flat=True))
         try:

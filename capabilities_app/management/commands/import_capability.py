@@ -3,30 +3,25 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from typing import Any
 
-from capabilities_app.management.console import run_with_progress
-from capabilities_app.management.paths import expand_paths
-from capabilities_app.store.importer import file_inputs, import_documents
-from capabilities_app.store.specs import file_import_resolver
+from django.core.management.base import CommandParser
+
+from capabilities_app.management.paths import DocumentsCommand
+from capabilities_app.store.importer import DocumentInput, RunReport, import_documents
 
 
-class Command(BaseCommand):
+class Command(DocumentsCommand):
     help = (
         "Import Naftiko capability documents (files, folders or globs). All files are "
         "checked; nothing is written unless every file passes."
     )
+    name_help = "registry name (one file only; default: file name)"
+    failure = "import failed; nothing was written"
+    writes = True
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("paths", nargs="+", metavar="PATH")
-        parser.add_argument("--name", help="registry name (one file only; default: file name)")
-        parser.add_argument(
-            "--dry-run", action="store_true", help="check and report, write nothing"
-        )
-        parser.add_argument(
-            "--strict", action="store_true", help="require the official JSON Schema to pass"
-        )
+        super().add_arguments(parser)
         edited = parser.add_mutually_exclusive_group()
         edited.add_argument(
             "--force",
@@ -41,27 +36,12 @@ class Command(BaseCommand):
             "are, with a line saying so (make demo uses it)",
         )
 
-    def handle(self, *args, **options) -> None:
-        expansion = expand_paths(options["paths"])
-        if expansion.missing:
-            raise CommandError("no such file: " + ", ".join(expansion.missing))
-        if options["name"] and len(expansion.files) != 1:
-            raise CommandError("--name needs exactly one file")
-        max_bytes = settings.REGISTRY_MAX_DOCUMENT_BYTES
-        inputs = file_inputs(expansion.files, max_bytes=max_bytes, name=options["name"])
-        report = run_with_progress(
-            self,
-            inputs,
-            lambda on_progress: import_documents(
-                inputs,
-                strict=options["strict"],
-                dry_run=options["dry_run"],
-                resolve_import=file_import_resolver(max_bytes=max_bytes),
-                on_progress=on_progress,
-                force=options["force"],
-                keep_edited=options["keep_edited"],
-            ),
-            skipped=expansion.skipped,
-        )
-        if not report.ok:
-            raise CommandError("import failed; nothing was written", returncode=1)
+    def run_documents(self, inputs: list[DocumentInput], **arguments: Any) -> RunReport:
+        return import_documents(inputs, **arguments)
+
+    def arguments(self, options: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "dry_run": options["dry_run"],
+            "force": options["force"],
+            "keep_edited": options["keep_edited"],
+        }

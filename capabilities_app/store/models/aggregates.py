@@ -15,6 +15,7 @@ from capabilities_app.store.models.parts import (
     _char,
     _json,
     _text,
+    _unique,
 )
 
 __all__ = ["Aggregate", "AggregateFunction"]
@@ -28,11 +29,7 @@ class Aggregate(DocumentPart):
     namespace = models.CharField(max_length=255)
 
     class Meta(DocumentPart.Meta):
-        constraints = [
-            models.UniqueConstraint(
-                fields=["capability", "namespace"], name="aggregate_namespace_unique"
-            )
-        ]
+        constraints = [_unique("aggregate_namespace_unique", "capability", "namespace")]
 
     def __str__(self) -> str:
         return self.namespace
@@ -50,11 +47,7 @@ class AggregateFunction(CallingPart):
     call = _call("aggregate_functions")
 
     class Meta(DocumentPart.Meta):
-        constraints = [
-            models.UniqueConstraint(
-                fields=["aggregate", "name"], name="aggregate_function_name_unique"
-            )
-        ]
+        constraints = [_unique("aggregate_function_name_unique", "aggregate", "name")]
 
     def __str__(self) -> str:
         return f"{self.aggregate.namespace}.{self.name}"

@@ -19,6 +19,13 @@ RATE_VALIDATOR = RegexValidator(
 )
 
 
+def _rate_limit(help_text: str) -> models.CharField:
+    """A rate such as ``600/minute`` (or ``off``); empty: the limit above applies."""
+    return models.CharField(
+        max_length=32, blank=True, validators=[RATE_VALIDATOR], help_text=help_text
+    )
+
+
 class ClientKey(models.Model):
     """A client of the REST and MCP surfaces: a key it presents, and what it may call.
 
@@ -48,11 +55,8 @@ class ClientKey(models.Model):
     )
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never.")
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
-    rate_limit = models.CharField(
-        max_length=32,
-        blank=True,
-        validators=[RATE_VALIDATOR],
-        help_text="Calls this key may make (e.g. 600/minute, or off); empty: REGISTRY_RATE_LIMIT.",
+    rate_limit = _rate_limit(
+        "Calls this key may make (e.g. 600/minute, or off); empty: REGISTRY_RATE_LIMIT."
     )
 
     class Meta:
@@ -81,12 +85,7 @@ class ClientGrant(models.Model):
         blank=True,
         help_text="An exposed operation's or tool's name; empty: the whole capability.",
     )
-    rate_limit = models.CharField(
-        max_length=32,
-        blank=True,
-        validators=[RATE_VALIDATOR],
-        help_text="Calls this key may make to what this grant covers (e.g. 60/minute).",
-    )
+    rate_limit = _rate_limit("Calls this key may make to what this grant covers (e.g. 60/minute).")
 
     class Meta:
         ordering = ("capability", "target")

@@ -18,7 +18,10 @@ from capabilities_app.store.models.parts import (
     Scope,
     _char,
     _json,
+    _one_parent,
+    _parent,
     _text,
+    _unique,
 )
 
 __all__ = [
@@ -60,11 +63,7 @@ class Consumes(DocumentPart):
 
     class Meta(DocumentPart.Meta):
         verbose_name_plural = "consumes"
-        constraints = [
-            models.UniqueConstraint(
-                fields=["capability", "namespace"], name="consumes_namespace_unique"
-            )
-        ]
+        constraints = [_unique("consumes_namespace_unique", "capability", "namespace")]
 
     def __str__(self) -> str:
         return self.namespace
@@ -98,11 +97,7 @@ class ConsumedResource(DocumentPart):
     path = models.CharField(max_length=2048, help_text="Relative to the base URI; {x} or {{x}}.")
 
     class Meta(DocumentPart.Meta):
-        constraints = [
-            models.UniqueConstraint(
-                fields=["consumes", "name"], name="consumed_resource_name_unique"
-            )
-        ]
+        constraints = [_unique("consumed_resource_name_unique", "consumes", "name")]
 
     def __str__(self) -> str:
         return f"{self.name} {self.path}"
@@ -125,11 +120,7 @@ class ConsumedOperation(DocumentPart):
     body = _json("body", help_text="A Mustache string, or {type, data}.")
 
     class Meta(DocumentPart.Meta):
-        constraints = [
-            models.UniqueConstraint(
-                fields=["resource", "name"], name="consumed_operation_name_unique"
-            )
-        ]
+        constraints = [_unique("consumed_operation_name_unique", "resource", "name")]
 
     def __str__(self) -> str:
         return self.call_name
@@ -143,23 +134,9 @@ class ConsumedOperation(DocumentPart):
 class ConsumedParameter(DocumentPart):
     """An input parameter of a consumed API, resource or operation (exactly one of them)."""
 
-    consumes = models.ForeignKey(
-        Consumes, on_delete=models.CASCADE, null=True, blank=True, related_name="parameters"
-    )
-    resource = models.ForeignKey(
-        ConsumedResource,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="parameters",
-    )
-    operation = models.ForeignKey(
-        ConsumedOperation,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="parameters",
-    )
+    consumes = _parent(Consumes, "parameters")
+    resource = _parent(ConsumedResource, "parameters")
+    operation = _parent(ConsumedOperation, "parameters")
     name = models.CharField(max_length=255)
     location = models.CharField("in", max_length=16, choices=ParameterLocation.choices)
     value = _json("value", help_text="A literal, or a Mustache template such as {{VAR}}.")
@@ -169,28 +146,17 @@ class ConsumedParameter(DocumentPart):
 
     class Meta(DocumentPart.Meta):
         constraints = [
-            models.CheckConstraint(
-                condition=(
-                    Q(consumes__isnull=False, resource__isnull=True, operation__isnull=True)
-                    | Q(consumes__isnull=True, resource__isnull=False, operation__isnull=True)
-                    | Q(consumes__isnull=True, resource__isnull=True, operation__isnull=False)
-                ),
-                name="consumed_parameter_one_parent",
-            ),
-            models.UniqueConstraint(
-                fields=["consumes", "name", "location"],
-                condition=Q(consumes__isnull=False),
-                name="consumed_parameter_unique_in_consumes",
-            ),
-            models.UniqueConstraint(
-                fields=["resource", "name", "location"],
-                condition=Q(resource__isnull=False),
-                name="consumed_parameter_unique_in_resource",
-            ),
-            models.UniqueConstraint(
-                fields=["operation", "name", "location"],
-                condition=Q(operation__isnull=False),
-                name="consumed_parameter_unique_in_operation",
+            _one_parent("consumed_parameter_one_parent", "consumes", "resource", "operation"),
+            # A name is unique per location under whichever parent the parameter has.
+            *(
+                _unique(
+                    f"consumed_parameter_unique_in_{parent}",
+                    parent,
+                    "name",
+                    "location",
+                    condition=Q(**{f"{parent}__isnull": False}),
+                )
+                for parent in ("consumes", "resource", "operation")
             ),
         ]
 

@@ -17,6 +17,7 @@ from capabilities_app.store.models.parts import (
     _char,
     _json,
     _text,
+    _unique,
 )
 
 __all__ = ["Bind", "BindKey", "Capability", "CapabilityTag", "RegistryState"]
@@ -122,11 +123,7 @@ class Bind(DocumentPart):
     )
 
     class Meta(DocumentPart.Meta):
-        constraints = [
-            models.UniqueConstraint(
-                fields=["capability", "namespace"], name="bind_namespace_unique"
-            )
-        ]
+        constraints = [_unique("bind_namespace_unique", "capability", "namespace")]
 
     def __str__(self) -> str:
         return self.namespace
@@ -146,7 +143,7 @@ class BindKey(models.Model):
 
     class Meta:
         ordering = ("position", "id")
-        constraints = [models.UniqueConstraint(fields=["bind", "variable"], name="bind_key_unique")]
+        constraints = [_unique("bind_key_unique", "bind", "variable")]
 
     def __str__(self) -> str:
         return f"{self.variable} → {self.provider_key}"

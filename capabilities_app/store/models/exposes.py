@@ -20,8 +20,11 @@ from capabilities_app.store.models.parts import (
     _call,
     _char,
     _json,
+    _one_parent,
+    _parent,
     _ref,
     _text,
+    _unique,
     _with,
 )
 
@@ -111,10 +114,8 @@ class ExposedResource(DocumentPart):
 
     class Meta(DocumentPart.Meta):
         constraints = [
-            models.UniqueConstraint(
-                fields=["expose", "name"],
-                condition=Q(name__isnull=False),
-                name="exposed_resource_name_unique",
+            _unique(
+                "exposed_resource_name_unique", "expose", "name", condition=Q(name__isnull=False)
             )
         ]
 
@@ -140,10 +141,8 @@ class ExposedOperation(CallingPart):
 
     class Meta(DocumentPart.Meta):
         constraints = [
-            models.UniqueConstraint(
-                fields=["resource", "name"],
-                condition=Q(name__isnull=False),
-                name="exposed_operation_name_unique",
+            _unique(
+                "exposed_operation_name_unique", "resource", "name", condition=Q(name__isnull=False)
             )
         ]
 
@@ -154,20 +153,8 @@ class ExposedOperation(CallingPart):
 class ExposedParameter(DocumentPart):
     """A declared input parameter of a REST resource or operation."""
 
-    resource = models.ForeignKey(
-        ExposedResource,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="parameters",
-    )
-    operation = models.ForeignKey(
-        ExposedOperation,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="parameters",
-    )
+    resource = _parent(ExposedResource, "parameters")
+    operation = _parent(ExposedOperation, "parameters")
     name = models.CharField(max_length=255)
     location = _char("in", 16)
     type = _char("type", 64)
@@ -177,15 +164,7 @@ class ExposedParameter(DocumentPart):
     required = models.BooleanField(null=True, blank=True)
 
     class Meta(DocumentPart.Meta):
-        constraints = [
-            models.CheckConstraint(
-                condition=(
-                    Q(resource__isnull=False, operation__isnull=True)
-                    | Q(resource__isnull=True, operation__isnull=False)
-                ),
-                name="exposed_parameter_one_parent",
-            ),
-        ]
+        constraints = [_one_parent("exposed_parameter_one_parent", "resource", "operation")]
 
     def __str__(self) -> str:
         return self.name
@@ -208,7 +187,7 @@ class Tool(CallingPart):
     open_world_hint = models.BooleanField("openWorld hint", null=True, blank=True)
 
     class Meta(DocumentPart.Meta):
-        constraints = [models.UniqueConstraint(fields=["expose", "name"], name="tool_name_unique")]
+        constraints = [_unique("tool_name_unique", "expose", "name")]
 
     def __str__(self) -> str:
         return self.name
@@ -217,9 +196,8 @@ class Tool(CallingPart):
 class ToolParameter(DocumentPart):
     """An input parameter of an MCP tool or an aggregate function."""
 
-    tool = models.ForeignKey(
-        Tool, on_delete=models.CASCADE, null=True, blank=True, related_name="parameters"
-    )
+    tool = _parent(Tool, "parameters")
+    # Named as a string (this module does not import the aggregates family).
     function = models.ForeignKey(
         "AggregateFunction",
         on_delete=models.CASCADE,
@@ -233,15 +211,7 @@ class ToolParameter(DocumentPart):
     required = models.BooleanField(null=True, blank=True, help_text="Empty means true.")
 
     class Meta(DocumentPart.Meta):
-        constraints = [
-            models.CheckConstraint(
-                condition=(
-                    Q(tool__isnull=False, function__isnull=True)
-                    | Q(tool__isnull=True, function__isnull=False)
-                ),
-                name="tool_parameter_one_parent",
-            ),
-        ]
+        constraints = [_one_parent("tool_parameter_one_parent", "tool", "function")]
 
     def __str__(self) -> str:
         return self.name
@@ -263,9 +233,7 @@ class McpResource(CallingPart):
 
     class Meta(DocumentPart.Meta):
         verbose_name = "MCP resource"
-        constraints = [
-            models.UniqueConstraint(fields=["expose", "name"], name="mcp_resource_name_unique")
-        ]
+        constraints = [_unique("mcp_resource_name_unique", "expose", "name")]
 
     def __str__(self) -> str:
         return self.name
@@ -284,9 +252,7 @@ class McpPrompt(DocumentPart):
 
     class Meta(DocumentPart.Meta):
         verbose_name = "MCP prompt"
-        constraints = [
-            models.UniqueConstraint(fields=["expose", "name"], name="mcp_prompt_name_unique")
-        ]
+        constraints = [_unique("mcp_prompt_name_unique", "expose", "name")]
 
     def __str__(self) -> str:
         return self.name

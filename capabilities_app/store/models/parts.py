@@ -11,11 +11,15 @@ Imports only Django and ``store.fields`` / ``store.vocabulary``; never another m
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
 from operator import attrgetter
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
 
 from capabilities_app.store.fields import DocumentJSONField
 from capabilities_app.store.vocabulary import BIND_VARIABLE_PATTERN, HTTP_METHODS, NAME_PATTERN
@@ -32,6 +36,8 @@ __all__ = [
     "Scope",
 ]
 
+M = TypeVar("M", bound=models.Model)
+
 AUTHENTICATION_TYPES = ("basic", "digest", "bearer", "apikey", "oauth2")
 
 NAME_VALIDATOR = RegexValidator(
@@ -43,7 +49,9 @@ BIND_VARIABLE_VALIDATOR = RegexValidator(
 )
 
 
-Method = models.TextChoices("Method", [(m, m) for m in HTTP_METHODS])
+# Django's functional API, so the members are ``HTTP_METHODS`` (the one list);
+# django-stubs types only the class form of TextChoices.
+Method = models.TextChoices("Method", [(m, m) for m in HTTP_METHODS])  # type: ignore[call-overload]
 
 
 class ParameterLocation(models.TextChoices):
@@ -72,28 +80,45 @@ def _json(verbose_name: str, **kwargs) -> DocumentJSONField:
     return DocumentJSONField(verbose_name, null=True, blank=True, **kwargs)
 
 
-def _call(related_name: str) -> models.ForeignKey:
+def _parent(to: type[M], related_name: str) -> models.ForeignKey[M | None, M | None]:
+    """One of a part's several possible parents (``_one_parent`` says exactly one is set)."""
     return models.ForeignKey(
-        "ConsumedOperation",
-        verbose_name="call",
+        to, on_delete=models.CASCADE, null=True, blank=True, related_name=related_name
+    )
+
+
+def _one_parent(name: str, *parents: str) -> models.CheckConstraint:
+    """Exactly one of ``parents`` is set (one ``Q`` per choice, in the order given)."""
+    choices = [Q(**{f"{p}__isnull": p != parent for p in parents}) for parent in parents]
+    return models.CheckConstraint(condition=reduce(operator.or_, choices), name=name)
+
+
+def _unique(name: str, *fields: str, **kwargs) -> models.UniqueConstraint:
+    return models.UniqueConstraint(fields=list(fields), name=name, **kwargs)
+
+
+def _target(to: str, verbose_name: str, related_name: str, help_text: str) -> models.ForeignKey:
+    return models.ForeignKey(
+        to,
+        verbose_name=verbose_name,
         on_delete=models.RESTRICT,
         null=True,
         blank=True,
         related_name=related_name,
-        help_text="The consumed operation this calls (written `namespace.operation`).",
+        help_text=help_text,
     )
+
+
+_CALL_HELP = "The consumed operation this calls (written `namespace.operation`)."
+_REF_HELP = "The aggregate function this reuses (written `namespace.function`)."
+
+
+def _call(related_name: str) -> models.ForeignKey:
+    return _target("ConsumedOperation", "call", related_name, _CALL_HELP)
 
 
 def _ref(related_name: str) -> models.ForeignKey:
-    return models.ForeignKey(
-        "AggregateFunction",
-        verbose_name="ref",
-        on_delete=models.RESTRICT,
-        null=True,
-        blank=True,
-        related_name=related_name,
-        help_text="The aggregate function this reuses (written `namespace.function`).",
-    )
+    return _target("AggregateFunction", "ref", related_name, _REF_HELP)
 
 
 def _with(**kwargs) -> DocumentJSONField:

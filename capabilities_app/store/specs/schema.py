@@ -75,7 +75,8 @@ def _schema_units(data: Any) -> Iterator[tuple[KeyPath, str | None, Any]]:
     exposes = capability.get("exposes") if isinstance(capability, dict) else None
     for i, expose in enumerate(exposes if isinstance(exposes, list) else []):
         kind = expose.get("type") if isinstance(expose, dict) else None
-        yield ("capability", "exposes", i), _EXPOSE_DEFS.get(kind, "ExposesRest"), expose
+        unit = _EXPOSE_DEFS.get(kind, "ExposesRest") if kind is not None else "ExposesRest"
+        yield ("capability", "exposes", i), unit, expose
 
 
 def _leaf_errors(error: Any) -> list[Any]:

@@ -28,7 +28,7 @@ class _Operation:
     method: str
     description: str
     resource_path: str
-    parameters: frozenset[str]
+    parameters: frozenset[str | None]  # None: a parameter written without a name
 
 
 def _normal_path(path: str) -> str:
