@@ -313,9 +313,9 @@ class DatabaseStore(Store):
         if sql is None:
             quote = connection.ops.quote_name
             table = quote(RateCounter._meta.db_table)
+            columns = {field.name: field.column for field in RateCounter._meta.concrete_fields}
             bucket, window, count, expires = (
-                quote(RateCounter._meta.get_field(name).column)
-                for name in ("bucket", "window", "count", "expires_at")
+                quote(columns[name]) for name in ("bucket", "window", "count", "expires_at")
             )
             # Only quoted names are formatted in; every value is a bound parameter.
             sql = (

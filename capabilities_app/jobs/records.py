@@ -10,7 +10,7 @@ Must not import the runtime, ``access``, Celery, or any surface (``api/``, ``mcp
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -23,7 +23,7 @@ __all__ = ["FINAL", "expires_before", "finish", "update"]
 FINAL = frozenset({Job.Status.SUCCEEDED, Job.Status.FAILED, Job.Status.CANCELLED})
 
 
-def expires_before() -> timezone.datetime:
+def expires_before() -> datetime:
     """Jobs created before this are past ``REGISTRY_JOB_RESULT_TTL``."""
     return timezone.now() - timedelta(seconds=settings.REGISTRY_JOB_RESULT_TTL)
 

@@ -153,8 +153,8 @@ def execute(job_id) -> float | None:
         return min((held - now).total_seconds() + 0.1, visibility_timeout() * 0.5)
     operation = locate(job)
     if operation is None:
-        error = RouteNotFound("the job's operation is no longer served")
-        finish(job.pk, Job.Status.FAILED, error=error.problem())
+        gone = RouteNotFound("the job's operation is no longer served")
+        finish(job.pk, Job.Status.FAILED, error=gone.problem())
         return None
     claimed = Job.objects.filter(pk=job.pk, status=job.status, attempts=job.attempts)
     if job.status == Job.Status.RUNNING and not may_repeat(job, operation):

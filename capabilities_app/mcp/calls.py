@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast
 from urllib.parse import unquote
 
 import mcp_types as types
@@ -44,6 +44,8 @@ __all__ = [
     "read_resource_text",
     "run_tool",
 ]
+
+Role = Literal["user", "assistant"]
 
 # The JSON-RPC error of a registry refusal of a resource read or a prompt (403, 429): in
 # the implementation-defined band; ``data`` is the problem document.
@@ -177,7 +179,8 @@ def prompt_messages(
     if prompt.template:
         return [
             types.PromptMessage(
-                role=str(message.get("role") or "user"),
+                # The document's role as written: the SDK's model checks it is one of the two.
+                role=cast(Role, str(message.get("role") or "user")),
                 content=types.TextContent(
                     type="text", text=render(str(message.get("content") or ""), layers)
                 ),

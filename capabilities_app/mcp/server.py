@@ -101,7 +101,9 @@ class RegistryServer(Server):
             version=VERSION,
             instructions=instructions,
             on_list_tools=self.list_tools,
-            on_call_tool=self.call_tool,
+            # A call that makes a task answers the tasks extension's result as a dict, which
+            # the SDK passes through as it is; its handler type lists only its own results.
+            on_call_tool=self.call_tool,  # type: ignore[arg-type]
             on_list_resources=self.list_resources,
             on_list_resource_templates=self.list_resource_templates,
             on_read_resource=self.read_resource,
@@ -183,7 +185,9 @@ class RegistryServer(Server):
         """
         catalog = peek_catalog()
         served = catalog.mcp.get(self.namespace) if catalog is not None else None
-        tool = self.definitions(served).get(name) if served is not None else None
+        if served is None:
+            return None
+        tool = self.definitions(served).get(name)
         if tool is None:
             return None
         names = visible(admitted.get(), served.capability)
@@ -254,7 +258,7 @@ class RegistryServer(Server):
                 return types.ReadResourceResult(
                     contents=[types.TextResourceContents(uri=uri, mime_type=mime, text=text)]
                 )
-        if names is not None:  # never says whether a resource hides behind the URI
+        if names is not None and client is not None:  # never says whether a resource hides
             raise protocol_refusal(not_granted(client, f"a resource at {uri}"))
         raise MCPError(code=types.INVALID_PARAMS, message=f"unknown resource: {uri}")
 
@@ -288,7 +292,7 @@ class RegistryServer(Server):
         """Tell every live session what changed between two versions of the expose."""
         if after is not None:
             self.instructions = after.description
-        events = []
+        events: list[ToolsListChanged | ResourcesListChanged | PromptsListChanged] = []
         if fingerprint_tools(before) != fingerprint_tools(after):
             events.append(ToolsListChanged())
         if fingerprint_names(before, "resources") != fingerprint_names(after, "resources"):
