@@ -31,6 +31,20 @@ from django.db import InterfaceError, OperationalError, connections
 
 from capabilities_app.core.errors import DatabaseUnavailable
 
+__all__ = [
+    "UNAVAILABLE",
+    "Outage",
+    "discard",
+    "down",
+    "forget",
+    "logged",
+    "outage",
+    "session",
+    "tidy",
+    "unavailable",
+    "up",
+]
+
 logger = logging.getLogger(__name__)
 
 # What "the database is not there" looks like. Not IntegrityError, DataError or

@@ -38,6 +38,18 @@ from xml.parsers import expat
 import xmltodict
 import yaml
 
+__all__ = [
+    "DEFAULT",
+    "MAX_DEPTH",
+    "MAX_VALUES",
+    "Limits",
+    "Refused",
+    "load_delimited",
+    "load_json",
+    "load_xml",
+    "scan_yaml",
+]
+
 MAX_VALUES = 500_000
 MAX_DEPTH = 100
 
