@@ -103,6 +103,7 @@ class Source:
     def diagnostic(self, severity: str, code: str, path: KeyPath, message: str) -> Diagnostic:
         line, column = self.locate(path)
         return Diagnostic(
+            # Callers pass "error" or "warning" (Severity); typed str where it is chosen.
             severity=severity,  # type: ignore[arg-type]
             code=code,
             message=message,

@@ -101,6 +101,9 @@ class Rows:
             rows = [r for r in rows if all(getattr(r, a) == v for a, v in member.fixed)]
         return rows
 
+    # The tables hold each model's rows under its part name (``_part_name(model)``), so what
+    # is found there is ``model``'s: an invariant mypy cannot follow (the ignores below).
+
     def all(self, model: type[M]) -> list[M]:
         """Every loaded row of ``model``, in document order."""
         return self._all.get(_part_name(model), [])  # type: ignore[return-value]

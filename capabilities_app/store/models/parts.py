@@ -161,6 +161,7 @@ class CallerMixin:
         return attrgetter(self.capability_id_path)(self)
 
     def clean(self) -> None:
+        # A mixin: the model class it is mixed into has clean(); mypy sees only object.
         super().clean()  # type: ignore[misc]
         capability_id = self.owner_capability_id()
         errors = {}
