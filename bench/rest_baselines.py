@@ -268,11 +268,13 @@ def main() -> None:
             "lean": ("lean", NAIVE_APP, {**proxy, "BENCH_PROXY_LEAN": "1"}),
             "registry": ("registry", "registry.wsgi", {}),
         }
-        secret = ""
+        secret, secret_note = "", ""
         if not args.no_keys:
             secret = workspace.create_client_key("bench", CAPABILITY)
-            keyed = {**KEYS_ON, **rate_limit_backend(redis_answers())}
+            redis = redis_answers()
+            keyed = {**KEYS_ON, **rate_limit_backend(redis)}
             servers["keys"] = ("registry+keys", "registry.wsgi", keyed)
+            secret_note = f"limit counted in {'Redis' if redis else 'the database'}"
         started = {
             name: workspace.start_gunicorn(
                 ports[name], "gthread", args.threads, label, app, pins.prefix, **overrides
@@ -300,11 +302,13 @@ def main() -> None:
                 check_keyed(system.target)
             else:
                 check(system.target, "imo" if system.label == "registry" else "imo_number")
-        header(args, pins, generate, upstream_name, systems, secret)
+        header(args, pins, generate, upstream_name, systems, secret, secret_note)
         run(args, generate, direct, systems)
 
 
-def header(args, pins: Pinning, generate, upstream: str, systems: list[System], secret: str):
+def header(
+    args, pins: Pinning, generate, upstream: str, systems: list[System], secret: str, note: str
+):
     print(
         f"REST baselines: GET {args.imo}, {args.rounds} interleaved rounds; per round and "
         f"system: {args.duration:g} s of load at c{' c'.join(map(str, args.concurrency))}, "
@@ -319,7 +323,7 @@ def header(args, pins: Pinning, generate, upstream: str, systems: list[System], 
         "renderer only; registry = DEBUG=false, keys off, rate limit off (3-field mapping)"
         + (
             f"; registry+keys = {', '.join(f'{k}={v}' for k, v in KEYS_ON.items())}, "
-            f"client key {secret[:12]}…"
+            f"{note}, client key {secret[:12]}…"
             if secret
             else ""
         )
