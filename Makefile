@@ -90,6 +90,7 @@ test: lint test-sqlite
 bench: install
 	$(BIN)/python bench/import_scale.py
 	$(BIN)/python bench/rest_overhead.py
+	$(BIN)/python bench/rest_baselines.py
 	$(BIN)/python bench/mcp_overhead.py
 	$(BIN)/python bench/async_overhead.py
 

@@ -221,11 +221,20 @@ class Workspace:
         return self.spawn("upstream", command)
 
     def start_gunicorn(
-        self, port: int, worker_class: str, threads: int, name: str = "gunicorn", **overrides: str
+        self,
+        port: int,
+        worker_class: str,
+        threads: int,
+        name: str = "gunicorn",
+        app: str = "registry.wsgi",
+        pin: tuple[str, ...] = (),
+        **overrides: str,
     ) -> subprocess.Popen:
-        """The production server command, one worker (CPU per request compares across runs);
-        its log is ``<name>.log``, its environment the workspace's with ``overrides``."""
-        command = [*gunicorn_command(), "registry.wsgi", "-k", worker_class, "--workers", "1"]
+        """The production server command, one worker (CPU per request compares across runs),
+        serving ``app`` (a WSGI module; the registry's by default), started behind ``pin``
+        (a ``taskset -c N`` prefix, or nothing); its log is ``<name>.log``, its environment
+        the workspace's with ``overrides``."""
+        command = [*pin, *gunicorn_command(), app, "-k", worker_class, "--workers", "1"]
         command += ["--threads", str(threads), "--bind", f"127.0.0.1:{port}"]
         # gunicorn: INT is the quick shutdown
         return self.spawn(name, command, signal.SIGINT, **overrides)
