@@ -15,6 +15,7 @@ import json
 from django.conf import settings
 from django.http import HttpResponse
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -40,6 +41,11 @@ class _FirstRenderer(BaseContentNegotiation):
 
     def select_renderer(self, request, renderers, format_suffix=None):
         return renderers[0], renderers[0].media_type
+
+
+# DRF's per-request objects, made once: both are stateless (issue 12 point 3).
+RENDERER = JSONRenderer()  # problem+json errors; the view's own answers are HttpResponses
+NEGOTIATOR = _FirstRenderer()
 
 
 def read_body(request: Request) -> bytes:
@@ -131,7 +137,23 @@ class RestSurfaceView(APIView):
     throttle_classes = ()
     parser_classes = ()  # the raw body is read once, as bytes
     content_negotiation_class = _FirstRenderer
+    renderer_classes = (JSONRenderer,)
     quota: ratelimit.Quota | None = None  # where the caller stands, once charged
+
+    def get_renderers(self):
+        return [RENDERER]
+
+    def get_content_negotiator(self):
+        return NEGOTIATOR
+
+    def initial(self, request, *args, **kwargs):
+        # APIView.initial's steps, each known before the request: no format suffix, no
+        # version, nothing to negotiate (the answer is the upstream's own type, errors
+        # are JSON), and no DRF authentication, permission or throttle (this view has
+        # none: admission, access and ratelimit check the caller in serve()).
+        self.format_kwarg = None
+        request.accepted_renderer, request.accepted_media_type = RENDERER, RENDERER.media_type
+        request.version, request.versioning_scheme = None, None
 
     @property
     def default_response_headers(self) -> dict[str, str]:
