@@ -11,6 +11,7 @@ problem+json (``api.problems``).
 from __future__ import annotations
 
 import json
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -110,15 +111,23 @@ def to_response(outcome: Outcome) -> HttpResponse:
 def _raw_path(request: Request) -> str | None:
     """The path below ``/rest/`` as the client sent it (``%2F`` kept), when the server says.
 
-    gunicorn passes ``RAW_URI`` and uWSGI ``REQUEST_URI``; without them the decoded
-    path is matched, where an encoded ``/`` inside a value splits the segment.
+    gunicorn passes ``RAW_URI`` and uWSGI ``REQUEST_URI``. granian passes neither; behind
+    ``docs/nginx.conf`` the proxy's ``X-Request-URI`` (its ``$request_uri``) stands in,
+    taken only when it decodes to the very path served: it can keep an encoded ``/``
+    inside a segment, never route elsewhere. Without any, the decoded path is matched,
+    where an encoded ``/`` inside a value splits the segment.
     """
     raw = request.META.get("RAW_URI") or request.META.get("REQUEST_URI")
-    if not raw:
-        return None
+    header = not raw
+    if header:
+        raw = request.META.get("HTTP_X_REQUEST_URI")
+        if not raw:
+            return None
     raw = raw.split("?", 1)[0]
     if "://" in raw:  # absolute-form request target
         raw = "/" + raw.split("://", 1)[1].partition("/")[2]
+    if header and unquote(raw) != request._request.path:
+        return None
     prefix = request.META.get("SCRIPT_NAME", "") + "/rest/"
     return raw[len(prefix) :] if raw.startswith(prefix) else None
 
