@@ -121,8 +121,8 @@ def _raw_path(request: Request) -> str | None:
     header = not raw
     if header:
         raw = request.META.get("HTTP_X_REQUEST_URI")
-        if not raw:
-            return None
+    if not raw:
+        return None
     raw = raw.split("?", 1)[0]
     if "://" in raw:  # absolute-form request target
         raw = "/" + raw.split("://", 1)[1].partition("/")[2]
