@@ -100,3 +100,11 @@ def test_the_admin_keeps_its_cookies(served):
     assert page.status_code == 200
     assert "csrftoken=" in page.headers["Set-Cookie"]
     assert "Content-Security-Policy" not in page.headers
+
+
+def test_a_head_answer_has_no_body(served):
+    web, _ = served
+    with httpx.Client(base_url=web) as client:  # one connection: a stray body would break it
+        head = client.head("/rest/gran/items/x")
+        assert head.content == b""
+        assert client.get("/rest/gran/nothing").status_code == 404
