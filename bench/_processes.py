@@ -6,7 +6,7 @@ upstreams allowed on 127.0.0.0/8, client keys not required and no rate limit) an
 subprocesses it starts, each in a process group of its own; leaving it (normally, on an
 error, on Ctrl-C or on SIGTERM/SIGHUP) stops every process it started, and what is left
 of their groups, and removes the directory. The helpers below it start the demo fleet
-upstream and gunicorn (a second one with environment overrides of its own: keys on),
+upstream and gunicorn or granian (a second one with environment overrides of its own: keys on),
 make a client key, tell whether Redis answers, wait for a server to answer, and read CPU
 time from Linux ``/proc``. A key's value never reaches the output (only its prefix).
 
@@ -45,6 +45,12 @@ BENCH_REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 # --------------------------------------------------------------------------- processes
+
+
+def granian_command() -> list[str]:
+    """The ``granian`` of this interpreter's environment (its script, else ``-m``)."""
+    script = Path(sys.executable).with_name("granian")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "granian"]
 
 
 def manage(env: dict[str, str], *args: str) -> str:
@@ -238,6 +244,40 @@ class Workspace:
         command += ["--threads", str(threads), "--bind", f"127.0.0.1:{port}"]
         # gunicorn: INT is the quick shutdown
         return self.spawn(name, command, signal.SIGINT, **overrides)
+
+    def start_granian(
+        self,
+        port: int,
+        threads: int,
+        name: str = "granian",
+        app: str = "registry.wsgi",
+        pin: tuple[str, ...] = (),
+        **overrides: str,
+    ) -> subprocess.Popen:
+        """``app`` under granian's WSGI interface, one worker with ``threads`` blocking
+        threads (the ones that run Django) and one runtime thread (Rust, its I/O), HTTP/1
+        only; otherwise as :meth:`start_gunicorn`. Its worker is the master's child, as
+        gunicorn's is, so ``worker_pids`` finds it."""
+        command = [*pin, *granian_command(), "--interface", "wsgi", "--http", "1", "--no-ws"]
+        command += ["--workers", "1", "--blocking-threads", str(threads)]
+        command += ["--runtime-threads", "1", "--log-level", "warning"]
+        command += ["--host", "127.0.0.1", "--port", str(port), f"{app}:application"]
+        return self.spawn(name, command, signal.SIGINT, **overrides)
+
+    def start_server(
+        self,
+        server: str,
+        port: int,
+        threads: int,
+        name: str,
+        app: str = "registry.wsgi",
+        pin: tuple[str, ...] = (),
+        **overrides: str,
+    ) -> subprocess.Popen:
+        """``app`` under ``server`` (``gunicorn``: gthread; ``granian``), one worker."""
+        if server == "granian":
+            return self.start_granian(port, threads, name, app, pin, **overrides)
+        return self.start_gunicorn(port, "gthread", threads, name, app, pin, **overrides)
 
     def create_client_key(self, name: str, *grants: str) -> str:
         """A new client key granted ``grants`` (capabilities), made with ``manage.py

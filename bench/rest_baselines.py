@@ -14,9 +14,12 @@ Starts, as subprocesses of one workspace (``bench/_processes.py``):
   with keys on (a client key granted ``shipyard-fleet``, a limit that is counted but never
   reached);
 
-every server under ``gunicorn -k gthread --workers 1 --threads 8`` (the registry's thread
-count in ``rest_overhead.py``). With ``taskset`` and two CPUs, the servers are pinned to
-one CPU and this process, the load generator and the upstream to the other.
+every server with one worker: the proxies under ``gunicorn -k gthread --threads 8`` (the
+registry's thread count in ``rest_overhead.py``; ``--proxy-server``), the registry under
+each ``--server`` given (``gunicorn:8`` by default; ``granian:2`` is granian's WSGI
+interface with 2 blocking threads), side by side in the same rounds, the keyed registry
+under the first. With ``taskset`` and two CPUs, the servers are pinned to one CPU and
+this process, the load generator and the upstream to the other.
 
 Then, for ``--rounds`` interleaved rounds (the order of the systems rotated each round):
 requests per second of each system at each ``--concurrency`` for ``--duration`` seconds
@@ -35,6 +38,7 @@ runs: quote ratios, not absolute figures.
 
     .venv/bin/python bench/rest_baselines.py [--rounds 5] [--duration 8]
         [--concurrency 16 64] [--requests 400] [--no-keys] [--python-load] [--quick]
+        [--server gunicorn:8 granian:2 ...] [--proxy-server gunicorn:8]
 """
 
 from __future__ import annotations
@@ -86,6 +90,31 @@ TARGET_CPU = 0.5
 TARGET_ADDED_MS = 1.0
 TARGET_P99 = 1.0
 WRK_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+SERVERS = ("gunicorn", "granian")
+
+
+@dataclass(frozen=True)
+class Server:
+    """A WSGI server and its thread count: ``gunicorn:8`` (gthread), ``granian:2``
+    (blocking threads), one worker either way; ``granian`` alone takes ``--threads``."""
+
+    name: str
+    threads: int = 0  # 0: --threads
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.threads}"
+
+    def describe(self) -> str:
+        if self.name == "granian":
+            return f"granian --interface wsgi, 1 worker x {self.threads} blocking threads"
+        return f"gunicorn -k gthread, 1 worker x {self.threads} threads"
+
+
+def server_spec(text: str) -> Server:
+    name, colon, threads = text.partition(":")
+    if name not in SERVERS or (colon and (not threads.isdigit() or int(threads) < 1)):
+        raise argparse.ArgumentTypeError(f"{text!r}: SERVER[:THREADS], SERVER one of {SERVERS}")
+    return Server(name, int(threads or 0))
 
 
 # --------------------------------------------------------------------------- pinning
@@ -236,13 +265,36 @@ def parse_args():
     )
     parser.add_argument("--warmup", type=int, default=200, help="sequential warm-up per system")
     parser.add_argument("--imo", default="IMO9321483", help="the ship every request gets")
-    parser.add_argument("--threads", type=int, default=GUNICORN_THREADS, help="gunicorn threads")
+    parser.add_argument(
+        "--server",
+        type=server_spec,
+        nargs="+",
+        default=[Server("gunicorn")],
+        help="the registry's server(s), SERVER[:THREADS] each (gunicorn:8 granian:2 ...)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=GUNICORN_THREADS,
+        help="threads of a --server given without its own",
+    )
+    parser.add_argument(
+        "--proxy-server",
+        type=server_spec,
+        default=Server("gunicorn", GUNICORN_THREADS),
+        help="the naive and lean proxies' server, SERVER[:THREADS]",
+    )
     parser.add_argument("--no-keys", action="store_true", help="no keyed registry")
     parser.add_argument("--python-load", action="store_true", help="Python threads, not wrk")
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: 2 rounds of 2 s, 100 requests"
     )
     args = parser.parse_args()
+    args.server = [s if s.threads else Server(s.name, args.threads) for s in args.server]
+    if not args.proxy_server.threads:
+        args.proxy_server = Server(args.proxy_server.name, args.threads)
+    if len(set(args.server)) != len(args.server):
+        parser.error("each --server once")
     if args.quick:
         args.rounds, args.duration, args.requests, args.warmup = 2, 2.0, 100, 50
     return args
@@ -253,7 +305,7 @@ def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # progress on a pipe too
     pins = pinning()
     generate = load_generator(args)
-    ports = {name: free_port() for name in ("upstream", "naive", "lean", "registry", "keys")}
+    ports = {name: free_port() for name in ("upstream", "naive", "lean", "keys")}
     with Workspace("bench-baselines-") as workspace:
         env = workspace.env
         upstream, upstream_name = start_upstream(workspace, ports["upstream"])
@@ -266,18 +318,30 @@ def main() -> None:
         servers = {
             "naive": ("naive", NAIVE_APP, {**proxy, "BENCH_PROXY_LEAN": "0"}),
             "lean": ("lean", NAIVE_APP, {**proxy, "BENCH_PROXY_LEAN": "1"}),
-            "registry": ("registry", "registry.wsgi", {}),
         }
+        kinds = {"naive": args.proxy_server, "lean": args.proxy_server}
+        for server in args.server:
+            name = registry_label(args, server)
+            ports[name] = free_port()
+            servers[name] = (name, "registry.wsgi", {})
+            kinds[name] = server
         secret, secret_note = "", ""
         if not args.no_keys:
             secret = workspace.create_client_key("bench", CAPABILITY)
             redis = redis_answers()
             keyed = {**KEYS_ON, **rate_limit_backend(redis)}
             servers["keys"] = ("registry+keys", "registry.wsgi", keyed)
+            kinds["keys"] = args.server[0]
             secret_note = f"limit counted in {'Redis' if redis else 'the database'}"
         started = {
-            name: workspace.start_gunicorn(
-                ports[name], "gthread", args.threads, label, app, pins.prefix, **overrides
+            name: workspace.start_server(
+                kinds[name].name,
+                ports[name],
+                kinds[name].threads,
+                label,
+                app,
+                pins.prefix,
+                **overrides,
             )
             for name, (label, app, overrides) in servers.items()
         }
@@ -301,9 +365,19 @@ def main() -> None:
             if system.label == "registry+keys":
                 check_keyed(system.target)
             else:
-                check(system.target, "imo" if system.label == "registry" else "imo_number")
+                check(system.target, "imo" if is_registry(system) else "imo_number")
         header(args, pins, generate, upstream_name, systems, secret, secret_note)
         run(args, generate, direct, systems)
+
+
+def registry_label(args, server: Server) -> str:
+    """``registry`` alone; ``registry gunicorn:8`` when several servers are compared."""
+    return "registry" if len(args.server) == 1 else f"registry {server}"
+
+
+def is_registry(system: System) -> bool:
+    """The registry without keys (one per ``--server``)."""
+    return system.label.startswith("registry") and system.label != "registry+keys"
 
 
 def header(
@@ -317,8 +391,12 @@ def header(
     print(f"python {platform.python_version()}, {os.cpu_count()} CPUs; {pins.describe()}")
     print(f"load generator: {generate.describe()}")
     print(f"upstream: {upstream}")
+    registries = "; ".join(
+        f"{registry_label(args, server)}: {server.describe()}" for server in args.server
+    )
+    print(f"servers: naive and lean: {args.proxy_server.describe()}; {registries}")
     print(
-        f"servers: gunicorn -k gthread, 1 worker x {args.threads} threads; naive = Django "
+        "naive = Django "
         "default middleware + DRF defaults + shared httpx.Client; lean = no middleware, JSON "
         "renderer only; registry = DEBUG=false, keys off, rate limit off (3-field mapping)"
         + (
@@ -328,7 +406,7 @@ def header(
             else ""
         )
     )
-    print("gunicorn workers (pid, CPUs): " + ", ".join(_worker(s.target) for s in systems))
+    print("workers (pid, CPUs): " + ", ".join(_worker(s.target) for s in systems))
 
 
 def _worker(target: Target) -> str:
@@ -371,7 +449,7 @@ def report(args, direct: Target, systems: list[System], latencies: dict[str, lis
     print(f"\nfigures (median over {args.rounds} rounds; latency over every sequential request)")
     head = "".join(f"{'req/s c' + str(c):>12}" for c in cs)
     head += "".join(f"{'CPU µs/req c' + str(c):>16}" for c in cs)
-    print(f"{'system':<15}{head}{'median ms':>11}{'p99 ms':>9}{'errors':>8}")
+    print(f"{'system':<22}{head}{'median ms':>11}{'p99 ms':>9}{'errors':>8}")
     for label in [direct.label, *(s.label for s in systems)]:
         system = next((s for s in systems if s.label == label), None)
         cells = ""
@@ -384,7 +462,7 @@ def report(args, direct: Target, systems: list[System], latencies: dict[str, lis
         values = latencies[label]
         errors = "-" if system is None else str(system.errors)
         print(
-            f"{label:<15}{cells}{statistics.median(values):>11.3f}"
+            f"{label:<22}{cells}{statistics.median(values):>11.3f}"
             f"{percentile(values, 99):>9.3f}{errors:>8}"
         )
 
@@ -397,7 +475,7 @@ def report(args, direct: Target, systems: list[System], latencies: dict[str, lis
     )
     head = "".join(f"{'req/s c' + str(c):>19}" for c in cs)
     head += "".join(f"{'CPU/req c' + str(c):>19}" for c in cs)
-    print(f"{'system':<15}{head}{'added median ms':>17}{'p99 ÷ naive':>13}")
+    print(f"{'system':<22}{head}{'added median ms':>17}{'p99 ÷ naive':>13}")
     for system in systems:
         cells = ""
         for c in cs:
@@ -407,16 +485,20 @@ def report(args, direct: Target, systems: list[System], latencies: dict[str, lis
         values = latencies[system.label]
         added = statistics.median(values) - base_median
         p99 = percentile(values, 99) / naive_p99
-        print(f"{system.label:<15}{cells}{added:>+17.3f}{p99:>13.2f}")
+        print(f"{system.label:<22}{cells}{added:>+17.3f}{p99:>13.2f}")
     targets = "".join(f"{'>= ' + f'{TARGET_RATE:.2f}':>19}" for _ in cs)
     targets += "".join(f"{'<= ' + f'{TARGET_CPU:.2f}':>19}" for _ in cs)
-    print(f"{'target':<15}{targets}{'<= ' + f'{TARGET_ADDED_MS:.3f}':>17}{'<= 1.00':>13}")
+    print(f"{'target':<22}{targets}{'<= ' + f'{TARGET_ADDED_MS:.3f}':>17}{'<= 1.00':>13}")
     verdicts(args, direct, systems, latencies)
 
 
 def verdicts(args, direct: Target, systems: list[System], latencies: dict[str, list[float]]):
-    naive = systems[0]
-    registry = next(s for s in systems if s.label == "registry")
+    for registry in systems:
+        if is_registry(registry):
+            verdict(args, direct, systems[0], registry, latencies)
+
+
+def verdict(args, direct: Target, naive: System, registry: System, latencies) -> None:
     results = []
     for c in args.concurrency:
         rate = _ratios(registry.rates[c], naive.rates[c])
@@ -427,11 +509,15 @@ def verdicts(args, direct: Target, systems: list[System], latencies: dict[str, l
         if cpu:
             met = statistics.median(cpu) <= TARGET_CPU
             results.append(f"CPU/req c{c} {'met' if met else 'NOT met'}")
-    added = statistics.median(latencies["registry"]) - statistics.median(latencies[direct.label])
+    mine = latencies[registry.label]
+    added = statistics.median(mine) - statistics.median(latencies[direct.label])
     results.append(f"added median {'met' if added <= TARGET_ADDED_MS else 'NOT met'}")
-    p99 = percentile(latencies["registry"], 99) / percentile(latencies[naive.label], 99)
+    p99 = percentile(mine, 99) / percentile(latencies[naive.label], 99)
     results.append(f"p99 {'met' if p99 <= TARGET_P99 else 'NOT met'}")
-    print("registry against issue 12's targets (medians of the ratios): " + ", ".join(results))
+    print(
+        f"{registry.label} against issue 12's targets (medians of the ratios): "
+        + ", ".join(results)
+    )
 
 
 if __name__ == "__main__":

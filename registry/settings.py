@@ -66,6 +66,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: requests under /rest/ leave here for REST_MIDDLEWARE, the short chain below
+    # (issue 12 point 3; capabilities_app/api/shortpath.py); all others go on.
+    "capabilities_app.api.shortpath.RestShortPath",
     # Outermost: REST and jobs answers (errors included) are sandboxed (issue 9, point 9).
     "capabilities_app.api.sandbox.SandboxSurfaces",
     "django.middleware.security.SecurityMiddleware",
@@ -76,6 +79,18 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees a view's exception first: a database outage is 503 problem+json.
+    "capabilities_app.api.middleware.DatabaseUnavailableMiddleware",
+]
+
+# The REST surface's chain: MIDDLEWARE without what serves browsers only (sessions, CSRF,
+# authentication, messages). Callers send a client key or a token; the view checks them.
+# Kept: the sandbox, HTTPS and security headers, the host check and Content-Length
+# (CommonMiddleware), X-Frame-Options, and the database-outage answer.
+REST_MIDDLEWARE = [
+    "capabilities_app.api.sandbox.SandboxSurfaces",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "capabilities_app.api.middleware.DatabaseUnavailableMiddleware",
 ]
 

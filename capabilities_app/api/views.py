@@ -11,10 +11,12 @@ problem+json (``api.problems``).
 from __future__ import annotations
 
 import json
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.http import HttpResponse
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -40,6 +42,11 @@ class _FirstRenderer(BaseContentNegotiation):
 
     def select_renderer(self, request, renderers, format_suffix=None):
         return renderers[0], renderers[0].media_type
+
+
+# DRF's per-request objects, made once: both are stateless (issue 12 point 3).
+RENDERER = JSONRenderer()  # problem+json errors; the view's own answers are HttpResponses
+NEGOTIATOR = _FirstRenderer()
 
 
 def read_body(request: Request) -> bytes:
@@ -104,15 +111,23 @@ def to_response(outcome: Outcome) -> HttpResponse:
 def _raw_path(request: Request) -> str | None:
     """The path below ``/rest/`` as the client sent it (``%2F`` kept), when the server says.
 
-    gunicorn passes ``RAW_URI`` and uWSGI ``REQUEST_URI``; without them the decoded
-    path is matched, where an encoded ``/`` inside a value splits the segment.
+    gunicorn passes ``RAW_URI`` and uWSGI ``REQUEST_URI``. granian passes neither; behind
+    ``docs/nginx.conf`` the proxy's ``X-Request-URI`` (its ``$request_uri``) stands in,
+    taken only when it decodes to the very path served: it can keep an encoded ``/``
+    inside a segment, never route elsewhere. Without any, the decoded path is matched,
+    where an encoded ``/`` inside a value splits the segment.
     """
     raw = request.META.get("RAW_URI") or request.META.get("REQUEST_URI")
+    header = not raw
+    if header:
+        raw = request.META.get("HTTP_X_REQUEST_URI")
     if not raw:
         return None
     raw = raw.split("?", 1)[0]
     if "://" in raw:  # absolute-form request target
         raw = "/" + raw.split("://", 1)[1].partition("/")[2]
+    if header and unquote(raw) != request._request.path:
+        return None
     prefix = request.META.get("SCRIPT_NAME", "") + "/rest/"
     return raw[len(prefix) :] if raw.startswith(prefix) else None
 
@@ -131,7 +146,23 @@ class RestSurfaceView(APIView):
     throttle_classes = ()
     parser_classes = ()  # the raw body is read once, as bytes
     content_negotiation_class = _FirstRenderer
+    renderer_classes = (JSONRenderer,)
     quota: ratelimit.Quota | None = None  # where the caller stands, once charged
+
+    def get_renderers(self):
+        return [RENDERER]
+
+    def get_content_negotiator(self):
+        return NEGOTIATOR
+
+    def initial(self, request, *args, **kwargs):
+        # APIView.initial's steps, each known before the request: no format suffix, no
+        # version, nothing to negotiate (the answer is the upstream's own type, errors
+        # are JSON), and no DRF authentication, permission or throttle (this view has
+        # none: admission, access and ratelimit check the caller in serve()).
+        self.format_kwarg = None
+        request.accepted_renderer, request.accepted_media_type = RENDERER, RENDERER.media_type
+        request.version, request.versioning_scheme = None, None
 
     @property
     def default_response_headers(self) -> dict[str, str]:

@@ -156,6 +156,32 @@ class RegistryProcess:
         )
         return f"http://127.0.0.1:{port}"
 
+    def start_granian(self, *, workers: int = 1, threads: int = 4) -> str:
+        """The web process under granian, with the flags of docs/deployment.md."""
+        port = free_port()
+        script = Path(sys.executable).with_name("granian")
+        command = [str(script)] if script.exists() else [sys.executable, "-m", "granian"]
+        self.start(
+            *command,
+            "--interface",
+            "wsgi",
+            "--http",
+            "1",
+            "--no-ws",
+            "--workers",
+            str(workers),
+            "--blocking-threads",
+            str(threads),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "registry.wsgi:application",
+            ready_url=f"http://127.0.0.1:{port}/admin/login/",
+            log_name=f"granian-{port}",
+        )
+        return f"http://127.0.0.1:{port}"
+
     def stop(self) -> None:
         processes.stop(*self.processes, sig=signal.SIGINT, timeout=15)
         if self.database_name:

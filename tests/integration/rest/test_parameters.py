@@ -187,6 +187,21 @@ class TestPlacement:
         assert response.status_code == 200, response.content
         assert upstream.only().raw_path == "/items/a%2Fb%20c"
 
+    def test_the_proxys_request_uri_stands_in_for_a_server_without_raw_uri(
+        self, api, upstream, params
+    ):
+        """Issue 12 point 3: granian gives no raw path; docs/nginx.conf's X-Request-URI does."""
+        raw = "/rest/params/items/a%2Fb%20c"
+        response = api.get(raw, headers={"X-Request-URI": f"{raw}?x=1"})
+        assert response.status_code == 200, response.content
+        assert upstream.only().raw_path == "/items/a%2Fb%20c"
+
+    def test_a_request_uri_of_another_path_is_ignored(self, api, upstream, params):
+        """It may keep an encoded ``/`` in a segment, never route to another path."""
+        response = api.get("/rest/params/items/abc", headers={"X-Request-URI": "/rest/nope/x"})
+        assert response.status_code == 200, response.content
+        assert upstream.only().raw_path == "/items/abc"
+
     def test_values_from_the_body_are_encoded_in_the_path_too(self, api, upstream, params):
         post_json(api, "/rest/params/orders", {"order": "o 1/x", "quantity": 2, "tags": ["a"]})
         received = upstream.only()
