@@ -40,7 +40,7 @@ import re
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import urlencode
@@ -93,7 +93,7 @@ _DEFAULT_NAMES = tuple(name.lower() for name, _ in _DEFAULTS)
 # A header line as h11 (httpx's parser) accepts it: a token, then a value without
 # NUL, CR, LF or leading and trailing white space.
 _FIELD = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+: (?:[^\x00\s]+(?:[ \t]+[^\x00\s]+)*)?")
-_ORIGIN_AND_REST = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/?#@]*)(.*)", re.S)
+_ORIGIN_AND_REST = re.compile(r"([a-z][a-z0-9+.-]*://[^/?#@]*)(.*)", re.S)
 # What httpx keeps as it is in a path and in a query (anything else it percent-encodes).
 _UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
 _PATH_KEPT = _UNRESERVED + "".join(chr(i) for i in range(0x21, 0x7F) if chr(i) not in '"#<>?`{}')
@@ -148,7 +148,7 @@ class _Basic(httpx.Auth):
         token = base64.b64encode(f"{username}:{password}".encode()).decode()
         self.header = f"Basic {token}"
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = self.header
         yield request
 
@@ -197,7 +197,8 @@ def _target(url: str, params: list[tuple[str, str]]) -> tuple[Origin, str]:
             if params:
                 return origin, (path or "/") + "?" + _query(params)
             return origin, (path or "/") + (mark + query)
-    parsed = httpx.URL(url) if not params else httpx.URL(url, params=params)
+    parsed = httpx.URL(url)  # then params, as httpx's client does (its port normalised)
+    parsed = httpx.URL(parsed, params=params) if params else parsed
     return _origin_of(parsed), parsed.raw_path.decode("ascii")
 
 
@@ -314,7 +315,7 @@ class Client:
         ]
         built = httpx.Request(
             request.method,
-            request.url,
+            httpx.URL(request.url),
             params=tuple(request.params) or None,
             headers=[*defaults, *request.headers],
             content=request.content,
@@ -325,14 +326,12 @@ class Client:
         if auth is None and (built.url.username or built.url.password):
             auth = httpx.BasicAuth(built.url.username, built.url.password)
         origin = _origin_of(built.url)
-        flow = auth.sync_auth_flow(built) if auth is not None else iter([built])
+        flow = (auth or httpx.Auth()).sync_auth_flow(built)
         outgoing = next(flow)
         while True:
             lines = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in outgoing.headers.raw]
             head = _head(outgoing.method, outgoing.url.raw_path.decode("ascii"), lines)
             answer = self._exchange(origin, outgoing.method, head, outgoing.read(), deadline)
-            if auth is None:
-                return answer
             try:
                 outgoing = flow.send(
                     httpx.Response(answer.status, headers=answer.raw, request=outgoing)
