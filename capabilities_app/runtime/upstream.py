@@ -250,7 +250,7 @@ def _head(method: str, target: str, lines: list[tuple[str, str]]) -> bytes:
 class _Answer(NamedTuple):
     status: int
     headers: dict[str, str]
-    raw: list[tuple[bytes, bytes]]
+    lines: list[tuple[str, str]]  # as http.client decoded them (Latin-1: the bytes as sent)
     content: bytes
 
 
@@ -334,7 +334,7 @@ class Client:
             answer = self._exchange(origin, outgoing.method, head, outgoing.read(), deadline)
             try:
                 outgoing = flow.send(
-                    httpx.Response(answer.status, headers=answer.raw, request=outgoing)
+                    httpx.Response(answer.status, headers=_raw(answer.lines), request=outgoing)
                 )
             except StopIteration:
                 return answer
@@ -361,13 +361,13 @@ class Client:
             response = http.client.HTTPResponse(sock, method=method)
             try:
                 response.begin()
-                raw, headers = _headers(response)
+                lines, headers = _headers(response)
                 content = self._read(response, method, headers, origin)
                 complete = response.fp is None or response.length == 0
                 keep = complete and not response.will_close
             finally:
                 response.close()
-            return _Answer(response.status, headers, raw, content)
+            return _Answer(response.status, headers, lines, content)
         finally:
             if keep:
                 self._connections.give_back(origin, sock)
@@ -425,16 +425,17 @@ class Client:
         )
 
 
-def _headers(
-    response: http.client.HTTPResponse,
-) -> tuple[list[tuple[bytes, bytes]], dict[str, str]]:
+def _raw(lines: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in lines]
+
+
+def _headers(response: http.client.HTTPResponse) -> tuple[list[tuple[str, str]], dict[str, str]]:
     """The answer's header lines as sent, and by lower-case name (decoded as httpx does);
     framing httpx refuses is refused here too."""
-    items = response.msg.items()
-    raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in items]
+    lines = items = response.msg.items()
     if not all(name.isascii() and value.isascii() for name, value in items):
         with contextlib.suppress(UnicodeDecodeError):  # httpx: else UTF-8, else Latin-1
-            items = [(n.decode(), v.decode()) for n, v in raw]
+            items = [(n.decode(), v.decode()) for n, v in _raw(lines)]
     headers: dict[str, str] = {}
     for name, value in items:
         lowered = name.lower()
@@ -446,7 +447,7 @@ def _headers(
         lengths = {length.strip() for length in headers["content-length"].split(",")}
         if len(lengths) != 1 or not _CONTENT_LENGTH.fullmatch(lengths.pop()):
             raise http.client.HTTPException("bad or conflicting Content-Length headers")
-    return raw, headers
+    return lines, headers
 
 
 def _origin(url: str | Origin) -> str:
