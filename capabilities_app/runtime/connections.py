@@ -17,6 +17,7 @@ Pure Python (``socket``, ``ssl``): must not import Django, httpx or the MCP SDK.
 
 from __future__ import annotations
 
+import os
 import select
 import socket
 import ssl
@@ -91,10 +92,11 @@ def _readable(sock: socket.socket) -> bool:
 class _Idle:
     """One thread's idle connections by origin, oldest first, and when each went idle."""
 
-    __slots__ = ("__weakref__", "by_origin")
+    __slots__ = ("__weakref__", "by_origin", "pid")
 
     def __init__(self) -> None:
         self.by_origin: dict[tuple[str, str, int], tuple[Any, float]] = {}
+        self.pid = os.getpid()  # a forked child must not share its parent's connections
 
     def close(self) -> None:
         while self.by_origin:
@@ -126,7 +128,7 @@ class Connections:
 
     def _idle(self) -> _Idle:
         idle = getattr(self._local, "idle", None)
-        if idle is None:
+        if idle is None or idle.pid != os.getpid():
             idle = self._local.idle = _Idle()
             with self._every_lock:
                 self._every.add(idle)
@@ -148,10 +150,15 @@ class Connections:
     def give_back(self, origin: Origin, sock: Any) -> None:
         """Keep ``sock`` (its answer read to the end) for this thread's next exchange."""
         idle = self._idle().by_origin
+        now = time.monotonic()
+        for key, (other, since) in list(idle.items()):
+            if now - since >= KEEPALIVE_EXPIRY:  # idle too long: closed now, not on next use
+                del idle[key]
+                other.close()
         while idle and len(idle) >= self.keep:
             idle.pop(next(iter(idle)))[0].close()
         if self.keep > 0:
-            idle[origin[:3]] = (sock, time.monotonic())
+            idle[origin[:3]] = (sock, now)
         else:
             sock.close()
 
