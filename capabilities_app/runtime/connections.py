@@ -114,6 +114,7 @@ class Connections:
         self.guard = guard
         self.tls = tls
         tls.sslsocket_class = TLSSocket
+        tls.set_alpn_protocols(["http/1.1"])  # as httpcore offered it
         self.connect_timeout = connect_timeout
         self.keep = keep  # idle connections one thread keeps, one per origin
         self._local = threading.local()

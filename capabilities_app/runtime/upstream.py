@@ -261,7 +261,7 @@ class Client:
         return_large_blocks()
         self.settings = settings
         self.guard = AddressGuard(settings.allowed_networks)
-        # httpx's context (certifi's roots, HTTP/1.1 by ALPN).
+        # httpx's context (certifi's roots, the host name checked).
         self._connections = Connections(
             self.guard,
             httpx.create_ssl_context(trust_env=False),
