@@ -8,9 +8,10 @@
   ``requests`` (the upstream request built from them), ``steps`` (steps, lookups,
   mocks, forwards), ``outcome`` (what an operation answered).
 - ``upstream``: the one outbound client (the only module importing httpx), with
-  ``guard`` (the addresses it may connect to); ``templating`` (Mustache, binds),
-  ``mapping`` (JSONPath, formats), ``reads`` (which caller names an operation reads),
-  ``health`` (readiness).
+  ``connections`` (per-thread keep-alive connections on the exchange's deadline),
+  ``bodies`` (bounded answer bodies) and ``guard`` (the addresses it may connect to);
+  ``templating`` (Mustache, binds), ``mapping`` (JSONPath, formats), ``reads`` (which
+  caller names an operation reads), ``health`` (readiness).
 
 Imports ``core`` and ``store`` only; nothing here imports ``access``, ``jobs`` or a
 surface (``api``, ``mcp``, ``admin``).

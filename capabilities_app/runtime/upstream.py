@@ -1,39 +1,50 @@
-"""The one outbound HTTP client: shared per process, bounded, guarded.
+"""The one outbound HTTP client: shared per process, bounded, guarded, lean.
 
-Every upstream call of the registry goes through :func:`send`. It owns:
+Every upstream call of the registry goes through :meth:`Client.send`. It owns:
 
-- one ``httpx.Client`` per process (connection pooling; created on first use, so a
-  forked worker builds its own);
+- the connections (``connections``): HTTP/1.1 keep-alive, one idle connection per
+  thread and origin, so no pool lock is shared between threads;
 - the deadline of the whole exchange (``REGISTRY_UPSTREAM_TIMEOUT``): connecting,
   TLS, every write and every read of one exchange waits at most for the time left
   until its deadline, so an upstream that trickles its header lines or its body in
   one byte at a time is cut off there (``REGISTRY_UPSTREAM_CONNECT_TIMEOUT`` bounds
-  connecting alone); redirects are not followed;
-- the size of every answer (``REGISTRY_MAX_UPSTREAM_BYTES``), whatever is done with
-  it next: an announced ``Content-Length`` over it is refused before the body is
-  read, and otherwise the body is counted as it arrives, by its decoded size (gzip
-  and deflate are undone here, a bounded piece at a time, so a gzip bomb counts for
-  what it expands to); past the cap the connection is dropped, never pooled;
+  connecting alone); redirects are not followed; no cookie is ever kept;
+- the size of every answer (``REGISTRY_MAX_UPSTREAM_BYTES``, ``bodies``): an
+  announced ``Content-Length`` over it is refused before the body is read, and
+  otherwise the body is counted as it arrives, by its decoded size (gzip and deflate
+  are undone here, a bounded piece at a time, so a gzip bomb counts for what it
+  expands to); past the cap the connection is dropped, never kept; a small body of
+  known length and no coding is read in one go;
 - the address guard (``guard``): the host is resolved at connection time and the
-  connection goes to the checked address, so a name cannot point at a non-public
-  address unless that network is in ``REGISTRY_UPSTREAM_ALLOWED_NETWORKS``;
-- the mapping from httpx's exceptions to the registry's errors.
+  connection goes to the checked address (TLS still verifies the host name), so a
+  name cannot point at a non-public address unless that network is in
+  ``REGISTRY_UPSTREAM_ALLOWED_NETWORKS``;
+- the mapping from network and protocol failures to the registry's errors.
+
+The short path writes the request as httpx 0.28's client wrote it (target, header
+lines and their order, framing) and parses the answer with the standard library's
+``http.client``; httpx builds what it does not (form data, multipart files, digest
+authentication, a URL with user information: :meth:`Client._send_built`) and parses
+a URL not already in canonical form (``docs/outbound-client.md``).
 
 Only this module imports httpx. It knows nothing of models or documents.
 """
 
 from __future__ import annotations
 
-import ctypes
-import http.cookiejar
-import mmap
+import base64
+import contextlib
+import functools
+import http.client
+import re
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
+from urllib.parse import urlencode
 
-import httpcore
 import httpx
 
 from capabilities_app.core.errors import (
@@ -42,6 +53,15 @@ from capabilities_app.core.errors import (
     UpstreamTooLarge,
     UpstreamUnreachable,
 )
+from capabilities_app.runtime.bodies import (
+    PIECE,
+    SMALL_BODY,
+    Body,
+    decoded,
+    decoders,
+    return_large_blocks,
+)
+from capabilities_app.runtime.connections import Connections, Origin
 from capabilities_app.runtime.guard import AddressGuard, Network
 
 __all__ = [
@@ -58,16 +78,28 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-# How much one read of the socket, or one step of a decompressor, may produce; a
-# write is cut into pieces of this size too, so each waits only for the time left.
-_PIECE = 64 * 1024
+# Kept for the unit tests of bounded decoding (``bodies`` holds them).
+_PIECE, _decoded, _decoders = PIECE, decoded, decoders
 # Content codings undone here (and the only ones asked for): zlib bounds its output.
 _ACCEPT_ENCODING = "gzip, deflate"
-# Bodies up to this size are kept as a list of pieces; larger ones in a buffer of their own.
-_SMALL_BODY = 1024 * 1024
-# glibc's mallopt parameter and the value it is pinned to (its own default).
-_M_MMAP_THRESHOLD = -3
-_MMAP_THRESHOLD = 128 * 1024
+# The headers every request carries unless it has its own, in httpx's order.
+_DEFAULTS = (
+    ("Accept", "*/*"),
+    ("Connection", "keep-alive"),
+    ("User-Agent", f"python-httpx/{httpx.__version__}"),
+    ("Accept-Encoding", _ACCEPT_ENCODING),
+)
+_DEFAULT_NAMES = tuple(name.lower() for name, _ in _DEFAULTS)
+# A header line as h11 (httpx's parser) accepts it: a token, then a value without
+# NUL, CR, LF or leading and trailing white space.
+_FIELD = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+: (?:[^\x00\s]+(?:[ \t]+[^\x00\s]+)*)?")
+_ORIGIN_AND_REST = re.compile(r"([a-z][a-z0-9+.-]*://[^/?#@]*)(.*)", re.S)
+# What httpx keeps as it is in a path and in a query (anything else it percent-encodes).
+_UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+_PATH_KEPT = _UNRESERVED + "".join(chr(i) for i in range(0x21, 0x7F) if chr(i) not in '"#<>?`{}')
+_QUERY_KEPT = _UNRESERVED + "".join(chr(i) for i in range(0x21, 0x7F) if chr(i) not in '"#<>')
+_MAX_URL = 65536
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,20}")
 
 
 @dataclass(frozen=True)
@@ -75,196 +107,20 @@ class Settings:
     timeout: float = 30.0
     connect_timeout: float = 5.0
     allowed_networks: tuple[Network, ...] = ()
-    max_connections: int = 100
-    max_keepalive: int = 20
+    max_connections: int = 100  # no longer a bound: one connection per thread and origin
+    max_keepalive: int = 20  # idle connections one thread keeps (one per origin)
     max_bytes: int = DEFAULT_MAX_BYTES
-
-
-# --------------------------------------------------------------------------- the deadline
-
-# The deadline (time.monotonic()) of the exchange the current thread runs. The sync
-# client runs an exchange in the calling thread (REST workers, MCP worker threads,
-# Celery tasks), so the network stream reads it from there.
-_exchange = threading.local()
-
-
-def _bounded(timeout: float | None, error: type[Exception]) -> float | None:
-    """``timeout``, or the time left until the exchange's deadline if that is shorter."""
-    deadline = getattr(_exchange, "deadline", None)
-    if deadline is None:
-        return timeout
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise error("the exchange's deadline has passed")
-    return left if timeout is None or timeout > left else timeout
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A network stream whose every operation ends by the exchange's deadline.
-
-    httpcore's timeouts are per operation: an upstream that sends a header line a
-    second never lets one read wait long, and would hold the call for ever.
-    """
-
-    def __init__(self, stream: httpcore.NetworkStream) -> None:
-        self._stream = stream
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        view = memoryview(buffer)
-        while view:
-            piece, view = view[:_PIECE], view[_PIECE:]
-            self._stream.write(piece, _bounded(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:
-        return _DeadlineStream(
-            self._stream.start_tls(
-                ssl_context, server_hostname, _bounded(timeout, httpcore.ConnectTimeout)
-            )
-        )
-
-    def get_extra_info(self, info: str):
-        return self._stream.get_extra_info(info)
-
-
-class _GuardedBackend(httpcore.SyncBackend):
-    """httpcore's socket backend: only to addresses the guard allows, within the deadline."""
-
-    def __init__(self, guard: AddressGuard) -> None:
-        self.guard = guard
-
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
-        address = self.guard.resolve(host, port)
-        stream = super().connect_tcp(
-            address,
-            port,
-            _bounded(timeout, httpcore.ConnectTimeout),
-            local_address,
-            socket_options,
-        )
-        return _DeadlineStream(stream)
-
-
-class _GuardedTransport(httpx.HTTPTransport):
-    def __init__(self, guard: AddressGuard, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, trust_env=False)
-        # Same pool httpx builds, with the guarded backend (TLS still verifies the host name).
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_GuardedBackend(guard),
-        )
-
-
-# --------------------------------------------------------------------------- bounded bodies
-
-
-class _Inflate:
-    """One gzip or deflate layer, producing at most ``_PIECE`` bytes per step."""
-
-    def __init__(self, coding: str) -> None:
-        self.coding = coding
-        self._first = True
-        wbits = zlib.MAX_WBITS | 16 if coding == "gzip" else zlib.MAX_WBITS
-        self._zlib = zlib.decompressobj(wbits)
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        try:
-            out = self._zlib.decompress(data, _PIECE)
-        except zlib.error:
-            if not (self._first and self.coding == "deflate"):
-                raise
-            # Some servers send raw deflate without the zlib header (as httpx allows).
-            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-            out = self._zlib.decompress(data, _PIECE)
-        self._first = False
-        yield out
-        while self._zlib.unconsumed_tail:
-            yield self._zlib.decompress(self._zlib.unconsumed_tail, _PIECE)
-
-    def finish(self) -> Iterator[bytes]:
-        yield self._zlib.flush()
-
-
-def _decoders(headers: httpx.Headers) -> list[_Inflate]:
-    """The layers to undo, outermost first; unknown codings are left as they are (as httpx)."""
-    codings = [c.strip().lower() for c in headers.get_list("content-encoding", split_commas=True)]
-    return [_Inflate(c) for c in reversed(codings) if c in ("gzip", "deflate")]
-
-
-def _decoded(raw: Iterator[bytes], layers: list[_Inflate]) -> Iterator[bytes]:
-    """``raw`` with every layer undone, piece by bounded piece."""
-    pieces: Iterable[bytes] = raw
-    for layer in layers:
-        pieces = _through(pieces, layer)
-    return iter(pieces)
-
-
-def _through(pieces: Iterable[bytes], layer: _Inflate) -> Iterator[bytes]:
-    for piece in pieces:
-        yield from layer.feed(piece)
-    yield from layer.finish()
-
-
-class _Body:
-    """A body as it arrives, up to ``limit`` bytes.
-
-    Small bodies are a list of pieces. Past :data:`_SMALL_BODY` the body moves to
-    anonymous memory of its own (``mmap``: pages exist once written, and go back to
-    the system when closed), so that reading a large body (and refusing it) leaves
-    no megabytes behind in the allocator's per-thread arenas.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.size = 0
-        self._pieces: list[bytes] = []
-        self._map: mmap.mmap | None = None
-
-    def add(self, piece: bytes) -> bool:
-        """Append ``piece``; False when that would pass the limit."""
-        if self.size + len(piece) > self.limit:
-            return False
-        self.size += len(piece)
-        if self._map is not None:
-            self._map.write(piece)
-        elif self.size > _SMALL_BODY:
-            self._map = mmap.mmap(-1, self.limit)
-            for earlier in self._pieces:
-                self._map.write(earlier)
-            self._map.write(piece)
-            self._pieces = []
-        else:
-            self._pieces.append(piece)
-        return True
-
-    def content(self) -> bytes:
-        if self._map is not None:
-            return self._map[: self.size]
-        return b"".join(self._pieces)
-
-    def close(self) -> None:
-        if self._map is not None:
-            self._map.close()
-        self._pieces = []
-
-
-# --------------------------------------------------------------------------- the client
 
 
 @dataclass
 class Response:
-    """An upstream answer, read in full (within ``REGISTRY_MAX_UPSTREAM_BYTES``)."""
+    """An upstream answer, read in full (within ``REGISTRY_MAX_UPSTREAM_BYTES``).
+
+    ``headers`` maps lower-case names to values, repeated headers joined by ", ".
+    """
 
     status: int
-    headers: httpx.Headers
+    headers: dict[str, str]
     content: bytes
     elapsed: float = 0.0
 
@@ -285,128 +141,280 @@ class Request:
     auth: httpx.Auth | None = None
 
 
-class _NoCookies(http.cookiejar.DefaultCookiePolicy):
-    def set_ok(self, cookie, request) -> bool:
-        return False
+class _Basic(httpx.Auth):
+    """Basic authentication: one header, written on the short path (as httpx writes it)."""
+
+    def __init__(self, username: str, password: str) -> None:
+        token = base64.b64encode(f"{username}:{password}".encode()).decode()
+        self.header = f"Basic {token}"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self.header
+        yield request
 
 
-def _return_large_blocks_to_the_system() -> None:
-    """Have glibc give every freed block of 128 KiB or more back to the system.
+def basic_auth(username: str, password: str) -> httpx.Auth:
+    return _Basic(username, password)
 
-    glibc's malloc serves large blocks with their own memory map, but after the
-    first one is freed it raises that threshold to the freed size (up to 32 MiB), so
-    later bodies of a few megabytes come from the per-thread arenas, which keep up
-    to twice that each once freed: a worker that read a few 9 MB answers in four
-    threads stayed some 40 MB larger for good. Setting the threshold explicitly
-    (mallopt(3): M_MMAP_THRESHOLD) turns that adjustment off, so a body's memory
-    goes back when the body does. Elsewhere (musl, macOS) there is nothing to set.
+
+def digest_auth(username: str, password: str) -> httpx.Auth:
+    return httpx.DigestAuth(username, password)
+
+
+# --------------------------------------------------------------------------- the request
+
+
+def _origin_of(url: httpx.URL) -> Origin:
+    scheme = url.scheme
+    if scheme not in ("http", "https"):
+        raise httpx.UnsupportedProtocol(f"Request URL has an unsupported protocol '{scheme}://'.")
+    port = url.port or (443 if scheme == "https" else 80)
+    return Origin(scheme, url.raw_host.decode("ascii"), port, url.netloc.decode("ascii"))
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed_origin(prefix: str) -> Origin:
+    return _origin_of(httpx.URL(prefix))
+
+
+def _target(url: str, params: list[tuple[str, str]]) -> tuple[Origin, str]:
+    """The origin and request target httpx would send for ``url`` and ``params``.
+
+    A URL whose path and query httpx keeps as they are (the registry builds them
+    percent-encoded) is split here, its origin parsed once; any other goes through
+    httpx's parser.
     """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+    found = _ORIGIN_AND_REST.fullmatch(url) if len(url) <= _MAX_URL else None
+    if found is not None:
+        rest = found.group(2)
+        path, mark, query = rest.partition("?")
+        plain = not path.rstrip(_PATH_KEPT) and not (mark and query.rstrip(_QUERY_KEPT))
+        plain = plain and (not rest or rest[0] in "/?")
+        if plain and "." in path:
+            plain = not any(segment in (".", "..") for segment in path.split("/"))
+        if plain:
+            origin = _parsed_origin(found.group(1))
+            if params:
+                return origin, (path or "/") + "?" + _query(params)
+            return origin, (path or "/") + (mark + query)
+    parsed = httpx.URL(url)  # then params, as httpx's client does (its port normalised)
+    parsed = httpx.URL(parsed, params=params) if params else parsed
+    return _origin_of(parsed), parsed.raw_path.decode("ascii")
+
+
+def _query(params: list[tuple[str, str]]) -> str:
+    """``params`` as httpx encodes them: repeated names grouped at their first place."""
+    grouped: dict[str, list[str]] = {}
+    for name, value in params:
+        grouped.setdefault(name, []).append(value)
+    return urlencode([(name, value) for name, values in grouped.items() for value in values])
+
+
+def _lines(
+    method: str, origin: Origin, headers: list[tuple[str, str]], content: bytes | None, basic: str
+) -> list[tuple[str, str]]:
+    """The header lines httpx's client would write, in its order."""
+    names = {name.lower() for name, _ in headers}
+    lines = [] if "host" in names else [("Host", origin.netloc)]
+    framed = "content-length" in names or "transfer-encoding" in names
+    if not content and not framed and method in ("POST", "PUT", "PATCH"):
+        lines.append(("Content-Length", "0"))
+    for default, lowered in zip(_DEFAULTS, _DEFAULT_NAMES, strict=True):
+        if lowered not in names:
+            lines.append(default)
+    lines += headers
+    if content and "content-length" not in names:
+        lines.append(("Content-Length", str(len(content))))
+    if basic:
+        lines = [line for line in lines if line[0].lower() != "authorization"]
+        lines.append(("Authorization", basic))
+    return lines
+
+
+def _head(method: str, target: str, lines: list[tuple[str, str]]) -> bytes:
+    """The request line and headers, checked as h11 checks them."""
+    out = [f"{method} {target} HTTP/1.1\r\n"]
+    for name, value in lines:
+        line = f"{name}: {value}"
+        if not _FIELD.fullmatch(line):
+            what = "name" if not _FIELD.fullmatch(f"{name}: x") else "value of"
+            raise httpx.LocalProtocolError(f"Illegal header {what} {name!r}")
+        out.append(line + "\r\n")
+    out.append("\r\n")
+    return "".join(out).encode("ascii")
+
+
+# --------------------------------------------------------------------------- the client
+
+
+class _Answer(NamedTuple):
+    status: int
+    headers: dict[str, str]
+    lines: list[tuple[str, str]]  # as http.client decoded them (Latin-1: the bytes as sent)
+    content: bytes
 
 
 class Client:
     """The registry's outbound client (one per process; see :func:`get_client`)."""
 
     def __init__(self, settings: Settings) -> None:
-        _return_large_blocks_to_the_system()
+        return_large_blocks()
         self.settings = settings
-        limits = httpx.Limits(
-            max_connections=settings.max_connections,
-            max_keepalive_connections=settings.max_keepalive,
-        )
         self.guard = AddressGuard(settings.allowed_networks)
-        self._client = httpx.Client(
-            transport=_GuardedTransport(self.guard, limits),
-            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
-            follow_redirects=False,
-            trust_env=False,
-            headers={"Accept-Encoding": _ACCEPT_ENCODING},
-            # The client is shared by every caller: an upstream's Set-Cookie must never
-            # ride along on someone else's request.
-            cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
+        # httpx's context (certifi's roots, the host name checked).
+        self._connections = Connections(
+            self.guard,
+            httpx.create_ssl_context(trust_env=False),
+            settings.connect_timeout,
+            settings.max_keepalive,
         )
 
     def close(self) -> None:
-        self._client.close()
+        self._connections.close()
 
     def send(self, request: Request) -> Response:
         """Send ``request``; the whole exchange is bounded in time and in size."""
         start = time.monotonic()
-        _exchange.deadline = start + self.settings.timeout
+        deadline = start + self.settings.timeout
+        origin = request.url
         try:
-            built = self._client.build_request(
-                request.method,
-                request.url,
-                params=tuple(request.params) or None,
-                headers=request.headers,
-                content=request.content,
-                data=request.data,
-                files=request.files,
-            )
-            response = self._client.send(built, auth=request.auth, stream=True)
-            try:
-                content = self._read(response, request)
-            finally:
-                # Closing a body not read to its end drops the connection (never pooled).
-                response.close()
-        except httpx.InvalidURL as exc:  # not an httpx.HTTPError; the URL has no origin
+            auth = request.auth
+            short = request.files is None and request.data is None and "@" not in origin
+            if short and (auth is None or isinstance(auth, _Basic)):
+                method = request.method.upper()
+                found, target = _target(origin, request.params)
+                basic = auth.header if isinstance(auth, _Basic) else ""
+                lines = _lines(method, found, request.headers, request.content, basic)
+                answer = self._exchange(
+                    found, method, _head(method, target, lines), request.content, deadline
+                )
+            else:
+                answer = self._send_built(request, deadline)
+        except httpx.InvalidURL as exc:  # the URL has no origin
             raise UpstreamUnreachable(f"the upstream URL is not valid: {_reason(exc)}") from exc
-        except httpx.TimeoutException as exc:
+        except TimeoutError as exc:
             raise UpstreamTimeout(self._timeout_detail(request)) from exc
-        except httpx.ConnectError as exc:
-            raise UpstreamUnreachable(
-                f"cannot connect to the upstream {_origin(request.url)}: {_reason(exc)}"
-            ) from exc
-        except (httpx.RemoteProtocolError, httpx.DecodingError, httpx.ReadError) as exc:
+        except (http.client.HTTPException, OSError) as exc:
             raise UpstreamInvalid(
-                f"the upstream {_origin(request.url)} broke the exchange: {_reason(exc)}"
+                f"the upstream {_origin(origin)} broke the exchange: {_reason(exc)}"
             ) from exc
         except zlib.error as exc:
             raise UpstreamInvalid(
-                f"the upstream {_origin(request.url)} sent a body that does not decode: {exc}"
+                f"the upstream {_origin(origin)} sent a body that does not decode: {exc}"
             ) from exc
         except httpx.HTTPError as exc:
-            raise UpstreamUnreachable(
-                f"upstream {_origin(request.url)} failed: {_reason(exc)}"
-            ) from exc
-        finally:
-            _exchange.deadline = None
-        return Response(response.status_code, response.headers, content, time.monotonic() - start)
+            raise UpstreamUnreachable(f"upstream {_origin(origin)} failed: {_reason(exc)}") from exc
+        return Response(answer.status, answer.headers, answer.content, time.monotonic() - start)
 
-    def _read(self, response: httpx.Response, request: Request) -> bytes:
+    def _send_built(self, request: Request, deadline: float) -> _Answer:
+        """The long path: httpx builds the request (form data, files, digest, user info)."""
+        defaults = [
+            d
+            for d, n in zip(_DEFAULTS, _DEFAULT_NAMES, strict=True)
+            if n not in {k.lower() for k, _ in request.headers}
+        ]
+        built = httpx.Request(
+            request.method,
+            httpx.URL(request.url),
+            params=tuple(request.params) or None,
+            headers=[*defaults, *request.headers],
+            content=request.content,
+            data=request.data,
+            files=request.files,
+        )
+        auth = request.auth
+        if auth is None and (built.url.username or built.url.password):
+            auth = httpx.BasicAuth(built.url.username, built.url.password)
+        origin = _origin_of(built.url)
+        flow = (auth or httpx.Auth()).sync_auth_flow(built)
+        outgoing = next(flow)
+        while True:
+            lines = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in outgoing.headers.raw]
+            head = _head(outgoing.method, outgoing.url.raw_path.decode("ascii"), lines)
+            answer = self._exchange(origin, outgoing.method, head, outgoing.read(), deadline)
+            try:
+                outgoing = flow.send(
+                    httpx.Response(answer.status, headers=_raw(answer.lines), request=outgoing)
+                )
+            except StopIteration:
+                return answer
+
+    # ----------------------------------------------------------------------- one exchange
+
+    def _exchange(
+        self, origin: Origin, method: str, head: bytes, body: bytes | None, deadline: float
+    ) -> _Answer:
+        sock = self._connections.take(origin, deadline)
+        keep = False
+        try:
+            try:
+                if body and len(body) <= PIECE:
+                    sock.sendall(head + body)
+                else:
+                    sock.sendall(head)
+                    if body:
+                        sock.sendall(body)
+            except TimeoutError:
+                raise
+            except OSError:
+                pass  # the upstream may have answered (and closed) already: read that (as httpx)
+            response = http.client.HTTPResponse(sock, method=method)
+            try:
+                response.begin()
+                lines, headers = _headers(response)
+                content = self._read(response, method, headers, origin)
+                complete = response.fp is None or response.length == 0
+                keep = complete and not response.will_close
+            finally:
+                response.close()
+            return _Answer(response.status, headers, lines, content)
+        finally:
+            if keep:
+                self._connections.give_back(origin, sock)
+            else:
+                sock.close()
+
+    def _read(
+        self,
+        response: http.client.HTTPResponse,
+        method: str,
+        headers: dict[str, str],
+        origin: Origin,
+    ) -> bytes:
         """The decoded body, refused past the byte cap (announced or counted)."""
         limit = self.settings.max_bytes
-        declared = response.headers.get("content-length", "")
+        declared = headers.get("content-length", "")
         # A HEAD or 304 answer's length describes a body it does not carry.
-        bodiless = request.method.upper() == "HEAD" or response.status_code in (204, 304)
+        bodiless = method == "HEAD" or response.status in (204, 304)
         if not bodiless and declared.isdigit() and int(declared) > limit:
-            raise self._too_large(request, f"announces {int(declared):,} bytes")
+            raise self._too_large(origin, f"announces {int(declared):,} bytes")
+        layers = decoders(headers)
+        if not layers and response.length is not None and response.length <= min(limit, SMALL_BODY):
+            return response.read()  # known and small: one read, no pieces
         raw_size = 0
 
         def raw() -> Iterator[bytes]:
             nonlocal raw_size
-            for chunk in response.iter_raw():
+            while chunk := response.read1(PIECE):
                 raw_size += len(chunk)
                 if raw_size > limit:  # never read more than the cap off the wire
-                    raise self._too_large(request, "is longer")
+                    raise self._too_large(origin, "is longer")
                 yield chunk
+            if response.length:  # the upstream closed before the length it announced
+                raise http.client.IncompleteRead(b"", response.length)
 
-        body = _Body(limit)
+        body = Body(limit)
         try:
-            for piece in _decoded(raw(), _decoders(response.headers)):
+            for piece in decoded(raw(), layers):
                 if not body.add(piece):
-                    raise self._too_large(request, "is longer")
+                    raise self._too_large(origin, "is longer")
             return body.content()
         finally:
             body.close()
 
-    def _too_large(self, request: Request, how: str) -> UpstreamTooLarge:
+    def _too_large(self, origin: Origin, how: str) -> UpstreamTooLarge:
         return UpstreamTooLarge(
-            f"the answer of the upstream {_origin(request.url)} {how} than the limit of "
+            f"the answer of the upstream {origin} {how} than the limit of "
             f"{self.settings.max_bytes:,} bytes (REGISTRY_MAX_UPSTREAM_BYTES)"
         )
 
@@ -417,12 +425,42 @@ class Client:
         )
 
 
-def _origin(url: str) -> str:
-    parsed = httpx.URL(url)
+def _raw(lines: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in lines]
+
+
+def _headers(response: http.client.HTTPResponse) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """The answer's header lines as sent, and by lower-case name (decoded as httpx does);
+    framing httpx refuses is refused here too."""
+    lines = items = response.msg.items()
+    if not all(name.isascii() and value.isascii() for name, value in items):
+        with contextlib.suppress(UnicodeDecodeError):  # httpx: else UTF-8, else Latin-1
+            items = [(n.decode(), v.decode()) for n, v in _raw(lines)]
+    headers: dict[str, str] = {}
+    for name, value in items:
+        lowered = name.lower()
+        headers[lowered] = f"{headers[lowered]}, {value}" if lowered in headers else value
+    encodings = response.msg.get_all("transfer-encoding") or []
+    if encodings and (len(encodings) > 1 or encodings[0].strip().lower() != "chunked"):
+        raise http.client.HTTPException("Only Transfer-Encoding: chunked is supported")
+    if "content-length" in headers:
+        lengths = {length.strip() for length in headers["content-length"].split(",")}
+        if len(lengths) != 1 or not _CONTENT_LENGTH.fullmatch(lengths.pop()):
+            raise http.client.HTTPException("bad or conflicting Content-Length headers")
+    return lines, headers
+
+
+def _origin(url: str | Origin) -> str:
+    if isinstance(url, Origin):
+        return str(url)
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return url
     return f"{parsed.scheme}://{parsed.netloc.decode()}"
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
@@ -458,11 +496,3 @@ def get_client(settings_factory) -> Client:
                 _client = Client(settings_factory())
             client = _client
     return client
-
-
-def basic_auth(username: str, password: str) -> httpx.Auth:
-    return httpx.BasicAuth(username, password)
-
-
-def digest_auth(username: str, password: str) -> httpx.Auth:
-    return httpx.DigestAuth(username, password)

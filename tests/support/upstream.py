@@ -26,6 +26,8 @@ class Received:
     at: float = field(default_factory=time.monotonic)  # when it arrived
     # Every header line as sent, repeats included (``headers`` keeps one per name).
     header_lines: list[tuple[str, str]] = field(default_factory=list)
+    # The request target as sent (path and query, still percent-encoded).
+    target: str = ""
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -77,6 +79,7 @@ class RecordingUpstream:
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=body,
                     header_lines=list(self.headers.items()),
+                    target=self.path,
                 )
                 key = received.header("idempotency-key")
                 with owner.lock:

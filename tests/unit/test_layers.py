@@ -83,3 +83,30 @@ def test_no_module_is_longer_than_500_lines(path):
     """Issue 11 acceptance: no module above 500 lines outside migrations."""
     lines = len(path.read_text().splitlines())
     assert lines <= 500, f"{path.relative_to(APP)} has {lines} lines"
+
+
+HTTP_CLIENTS = {"httpx", "httpcore", "urllib3", "http.client", "httpx2", "httpcore2", "requests"}
+
+
+def third_party_imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.append(node.module)
+    return found
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(APP)))
+def test_only_upstream_imports_an_http_client(path):
+    """Issue 12 point 2: the one outbound client (``runtime/upstream.py``) is the only module
+    importing httpx, httpcore, urllib3 or the standard library's ``http.client``."""
+    if path == APP / "runtime" / "upstream.py":
+        return
+    clients = [
+        name
+        for name in third_party_imports(path)
+        if name in HTTP_CLIENTS or name.split(".")[0] in HTTP_CLIENTS - {"http.client"}
+    ]
+    assert clients == [], f"{path.relative_to(APP)} imports {clients}"
