@@ -38,8 +38,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._processes import Workspace  # noqa: E402
-from capabilities_app.mcp import threads  # noqa: E402
 from bench.baselines.upstream import nginx_binary, start_upstream  # noqa: E402
+from capabilities_app.mcp import threads  # noqa: E402
 from tests.support.processes import free_port, wait_ready  # noqa: E402
 
 

@@ -19,7 +19,7 @@ import logging
 import re
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 import anyio
@@ -319,6 +319,7 @@ def serve_http(
         allowed_origins=allowed_origins,
         check_seconds=check_seconds,
     )
+    loop, http = server_implementation()
     app = Probes(gateway)  # /healthz, /readyz, and a 503 for a database outage
     uvicorn.run(
         app,
@@ -327,22 +328,25 @@ def serve_http(
         lifespan="on",
         log_level=log_level,
         access_log=False,
-        **server_implementation(),
+        loop=loop,
+        http=http,
     )
 
 
-def server_implementation() -> dict[str, str]:
+def server_implementation() -> tuple[Literal["uvloop", "asyncio"], Literal["httptools", "h11"]]:
     """uvicorn's event loop and HTTP parser: uvloop and httptools when installed (the
     ``uvicorn[standard]`` extra, a dependency), else asyncio and h11 (said once)."""
-    chosen = {
-        "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        "http": "httptools" if importlib.util.find_spec("httptools") else "h11",
-    }
-    if chosen != {"loop": "uvloop", "http": "httptools"}:
+    loop: Literal["uvloop", "asyncio"] = (
+        "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    )
+    http: Literal["httptools", "h11"] = (
+        "httptools" if importlib.util.find_spec("httptools") else "h11"
+    )
+    if (loop, http) != ("uvloop", "httptools"):
         logger.warning(
             "MCP server: uvloop or httptools is missing (install uvicorn[standard]); "
             "serving with loop=%s, http=%s",
-            chosen["loop"],
-            chosen["http"],
+            loop,
+            http,
         )
-    return chosen
+    return loop, http

@@ -43,10 +43,11 @@ def pool() -> ThreadPoolExecutor:
     return _pool
 
 
-async def run_sync(func: Callable[[Unpack[Ts]], T], *args: Unpack[Ts]) -> T:
+async def run_sync(func: Callable[[Unpack[Ts]], T], *args: *Ts) -> T:
     """``func(*args)`` in a worker thread, with this task's context; its result."""
     await anyio.lowlevel.checkpoint_if_cancelled()  # as anyio: a cancelled task starts nothing
     context = contextvars.copy_context()
     future = asyncio.get_running_loop().run_in_executor(pool(), context.run, func, *args)
     with anyio.CancelScope(shield=True):
-        return await future
+        result = await future
+    return result
