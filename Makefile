@@ -87,10 +87,17 @@ test-fast: install
 test: lint test-sqlite
 	@if [ "$(CI)" = "true" ]; then $(MAKE) --no-print-directory test-postgres; fi
 
-bench: install
+# The benchmarks' own extra (FastMCP, a baseline of mcp_baselines.py), installed once.
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: install $(BENCH_STAMP)
 	$(BIN)/python bench/import_scale.py
 	$(BIN)/python bench/rest_overhead.py
 	$(BIN)/python bench/rest_baselines.py
+	$(BIN)/python bench/mcp_baselines.py
 	$(BIN)/python bench/mcp_overhead.py
 	$(BIN)/python bench/async_overhead.py
 

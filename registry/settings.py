@@ -237,6 +237,16 @@ if REGISTRY_MCP_TASKS not in ("declared", "off"):
     raise ImproperlyConfigured("REGISTRY_MCP_TASKS must be 'declared' or 'off'")
 # The pollIntervalMs tasks suggest to their clients.
 REGISTRY_MCP_TASK_POLL_MS = env.int("REGISTRY_MCP_TASK_POLL_MS", default=500)
+# The MCP SDK's OpenTelemetry span around every message: off unless asked (it costs CPU
+# on every call even with no tracer provider configured; docs/mcp-surface.md).
+REGISTRY_MCP_TRACING = env.bool("REGISTRY_MCP_TRACING", default=False)
+# The level of the MCP SDK's transport logger, which says "Terminating session" at INFO
+# on every stateless request: unset or empty, WARNING (DEBUG when LOG_LEVEL is DEBUG:
+# everything asked for); INFO or DEBUG to see its lines.
+REGISTRY_MCP_SDK_LOG_LEVEL = (
+    env.str("REGISTRY_MCP_SDK_LOG_LEVEL", default="")
+    or ("DEBUG" if env.str("LOG_LEVEL", default="INFO").upper() == "DEBUG" else "WARNING")
+).upper()
 # How often (seconds) a process checks whether imports or edits changed what it serves.
 REGISTRY_CATALOG_CHECK_SECONDS = env.float("REGISTRY_CATALOG_CHECK_SECONDS", default=0.5)
 # While the database is unreachable the stamp is read again after a backoff that doubles
@@ -290,5 +300,7 @@ LOGGING = {
         # httpx logs every request URL at INFO; an apikey in a query string is a secret.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # The MCP SDK's streamable HTTP transport: one INFO line per stateless request.
+        "mcp.server.streamable_http": {"level": REGISTRY_MCP_SDK_LOG_LEVEL},
     },
 }

@@ -13,12 +13,13 @@ needed behind a load balancer); otherwise sessions live in the process and hear
 from __future__ import annotations
 
 import gc
+import importlib.util
 import json
 import logging
 import re
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 import anyio
@@ -37,6 +38,7 @@ from capabilities_app.access.clients import Client
 from capabilities_app.access.keytable import NotInMemory
 from capabilities_app.core import database
 from capabilities_app.core.errors import DatabaseUnavailable, RegistryError, RouteNotFound
+from capabilities_app.mcp import threads
 from capabilities_app.mcp.answers import send_body, send_problem
 from capabilities_app.mcp.envelope import as_bytes, invalid_request
 from capabilities_app.mcp.probes import Probes
@@ -140,7 +142,7 @@ class Gateway:
         try:
             client = admission.identify_in_memory(door, headers)
         except NotInMemory:
-            client = await anyio.to_thread.run_sync(_identify, door, headers)
+            client = await threads.run_sync(_identify, door, headers)
         admission.authorize_capability(client, door)
         if served.authentication and served.binds is not None:
             query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
@@ -306,7 +308,8 @@ def serve_http(
     check_seconds: float,
     log_level: str = "info",
 ) -> None:
-    """Serve the gateway with uvicorn until interrupted."""
+    """Serve the gateway with uvicorn until interrupted (uvloop and httptools when
+    installed: ``uvicorn[standard]``, docs/mcp-surface.md)."""
     import uvicorn
 
     gateway = Gateway(
@@ -316,5 +319,34 @@ def serve_http(
         allowed_origins=allowed_origins,
         check_seconds=check_seconds,
     )
+    loop, http = server_implementation()
     app = Probes(gateway)  # /healthz, /readyz, and a 503 for a database outage
-    uvicorn.run(app, host=host, port=port, lifespan="on", log_level=log_level, access_log=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        log_level=log_level,
+        access_log=False,
+        loop=loop,
+        http=http,
+    )
+
+
+def server_implementation() -> tuple[Literal["uvloop", "asyncio"], Literal["httptools", "h11"]]:
+    """uvicorn's event loop and HTTP parser: uvloop and httptools when installed (the
+    ``uvicorn[standard]`` extra, a dependency), else asyncio and h11 (said once)."""
+    loop: Literal["uvloop", "asyncio"] = (
+        "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    )
+    http: Literal["httptools", "h11"] = (
+        "httptools" if importlib.util.find_spec("httptools") else "h11"
+    )
+    if (loop, http) != ("uvloop", "httptools"):
+        logger.warning(
+            "MCP server: uvloop or httptools is missing (install uvicorn[standard]); "
+            "serving with loop=%s, http=%s",
+            loop,
+            http,
+        )
+    return loop, http

@@ -2,9 +2,10 @@
 
 Every handler looks the expose up in the current catalog (so ``tools/list`` reflects
 imports and admin edits without a restart), and a tool call runs ``runtime.invoke`` in
-a worker thread (``calls``: charged, checked, run): the runtime is synchronous (one
-pooled httpx client per process), which the performance notes measured faster than
-async httpx for this work.
+a worker thread (``calls``: charged, checked, run; ``threads``: the hop): the runtime is
+synchronous (one pooled httpx client per process), which the performance notes measured
+faster than async httpx for this work. The SDK's OpenTelemetry span per message is off
+unless ``REGISTRY_MCP_TRACING`` is on.
 
 Results (RUNTIME-CONTRACT §6): ``structuredContent`` is the mapped output when it is
 a JSON object, ``content`` holds it as JSON text; ``isError`` when the upstream
@@ -30,8 +31,9 @@ import weakref
 from contextvars import ContextVar
 from typing import Any
 
-import anyio
 import mcp_types as types
+from django.conf import settings
+from mcp.server._otel import OpenTelemetryMiddleware
 from mcp.server.lowlevel.server import NotificationOptions, Server
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
 from mcp.shared.exceptions import MCPError
@@ -44,7 +46,7 @@ from capabilities_app.core.errors import (
     NotGranted,
     RegistryError,
 )
-from capabilities_app.mcp import schemas, tasks
+from capabilities_app.mcp import schemas, tasks, threads
 from capabilities_app.mcp.calls import (
     Charge,
     ToolCall,
@@ -81,7 +83,7 @@ admitted: ContextVar[Client | None] = ContextVar("mcp_admitted_client", default=
 async def current_catalog() -> Catalog:
     catalog = peek_catalog()
     if catalog is None:
-        catalog = await anyio.to_thread.run_sync(get_catalog)
+        catalog = await threads.run_sync(get_catalog)
     return catalog
 
 
@@ -112,6 +114,12 @@ class RegistryServer(Server):
             on_subscriptions_listen=ListenHandler(self.bus),
             get_tool_input_schema=self.tool_input_schema,
         )
+        if not settings.REGISTRY_MCP_TRACING:
+            # The SDK wraps every message in an OpenTelemetry span, which costs ~7 % of a
+            # tools/call's CPU even with no tracer provider configured (docs/mcp-surface.md).
+            self.middleware = [
+                m for m in self.middleware if not isinstance(m, OpenTelemetryMiddleware)
+            ]
         # MCP tasks (2026-07-28 extension): calls from declaring clients become jobs.
         for method, (params_type, handler) in tasks.handlers(namespace).items():
             self.add_request_handler(method, params_type, handler)
@@ -222,7 +230,7 @@ class RegistryServer(Server):
         )
         if tasks.wanted(ctx):
             return await tasks.create(ctx, self.namespace, operation, call.arguments, call.check)
-        return await anyio.to_thread.run_sync(run_tool, call)
+        return await threads.run_sync(run_tool, call)
 
     # -- resources
 
@@ -252,7 +260,7 @@ class RegistryServer(Server):
                 continue  # a hidden resource is not matched: refused below, like a missing one
             values = match_uri(resource.uri, uri)
             if values is not None:
-                text, mime = await anyio.to_thread.run_sync(
+                text, mime = await threads.run_sync(
                     read_resource_text, resource, values, Charge(client, served.capability)
                 )
                 return types.ReadResourceResult(
@@ -281,7 +289,7 @@ class RegistryServer(Server):
         if prompt is None:
             raise MCPError(code=types.INVALID_PARAMS, message=f"unknown prompt: {params.name}")
         arguments = dict(params.arguments or {})
-        messages = await anyio.to_thread.run_sync(
+        messages = await threads.run_sync(
             prompt_messages, prompt, arguments, Charge(client, served.capability)
         )
         return types.GetPromptResult(description=prompt.description, messages=messages)
