@@ -16,8 +16,9 @@ Starts, as subprocesses of one workspace (``bench/_processes.py``):
 
 every server with one worker: the proxies under ``gunicorn -k gthread --threads 8`` (the
 registry's thread count in ``rest_overhead.py``; ``--proxy-server``), the registry under
-each ``--server`` given (``gunicorn:8`` by default; ``granian:2`` is granian's WSGI
-interface with 2 blocking threads), side by side in the same rounds, the keyed registry
+each ``--server`` given (by default ``granian:4``, the production server of
+``docs/deployment.md``, and ``gunicorn:8``; ``granian:2`` is granian's WSGI interface with
+2 blocking threads), side by side in the same rounds, the keyed registry
 under the first. With ``taskset`` and two CPUs, the servers are pinned to one CPU and
 this process, the load generator and the upstream to the other.
 
@@ -269,8 +270,8 @@ def parse_args():
         "--server",
         type=server_spec,
         nargs="+",
-        default=[Server("gunicorn")],
-        help="the registry's server(s), SERVER[:THREADS] each (gunicorn:8 granian:2 ...)",
+        default=[Server("granian", 4), Server("gunicorn", GUNICORN_THREADS)],
+        help="the registry's server(s), SERVER[:THREADS] each (default: granian:4 gunicorn:8)",
     )
     parser.add_argument(
         "--threads",

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import re
 from typing import Any
 from xml.parsers.expat import ExpatError
 
@@ -83,16 +84,41 @@ def decode(
         raise UpstreamInvalid(f"the upstream answer is not valid {fmt}: {exc}") from exc
 
 
+# A path of member names only (``$.a.b``): the common case, resolved by key lookups.
+_NAMES = re.compile(r"\$(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+
+
 @functools.lru_cache(maxsize=4096)
-def _compiled(path: str) -> jsonpath.JSONPath | jsonpath.CompoundJSONPath:
+def _compiled(path: str) -> tuple[str, ...] | jsonpath.JSONPath | jsonpath.CompoundJSONPath:
+    """``path`` compiled once: a tuple of member names for ``$.a.b``, else a JSONPath.
+
+    A member-name path is singular and selects what JSONPath selects: the member of an
+    object, nothing from anything else. ``tests/unit/test_mapping.py`` holds the two
+    to the same answers.
+    """
     if path in ("$.", ""):
         path = "$"
+    if _NAMES.fullmatch(path):
+        return tuple(path[2:].split("."))
     return jsonpath.compile(path)
+
+
+def _names(names: tuple[str, ...], node: Any) -> list[Any]:
+    for name in names:
+        if not isinstance(node, dict) or name not in node:
+            return []
+        node = node[name]
+    return [node]
 
 
 def select(path: str, node: Any, *, xml_root: bool = False) -> Any:
     """The value ``path`` names in ``node``: one value for a singular path, else a list."""
     query = _compiled(path)
+    if isinstance(query, tuple):
+        matches = _names(query, node)
+        if not matches and xml_root and isinstance(node, dict) and len(node) == 1:
+            matches = _names(query, next(iter(node.values())))
+        return matches[0] if matches else None
     matches = query.findall(node)
     if not matches and xml_root and isinstance(node, dict) and len(node) == 1:
         matches = query.findall(next(iter(node.values())))

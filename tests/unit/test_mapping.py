@@ -502,3 +502,58 @@ class TestMapOutputs:
     def test_result_is_json_serialisable(self):
         outputs = tool(STEP4, "get-ship")["outputParameters"]
         json.dumps(map_outputs(outputs, NORTHERN_STAR))
+
+
+class TestMemberNamePaths:
+    """``$.a.b`` is resolved by key lookups (compiled once): it must answer what JSONPath does."""
+
+    NODES = (
+        DOC,
+        {"a": {"b": {"c": 1}}, "length": 3, "a_b": None, "_x": [1, {"y": 2}]},
+        {"a": [{"b": 1}], "b": "text", "c": {"a": {"b": False}}},
+        {"root": {"a": {"b": 0}}},
+        {"a": None},
+        [{"a": 1}, {"a": 2}],
+        "text",
+        42,
+        None,
+        {},
+        [],
+    )
+    PATHS = (
+        "$.count",
+        "$.data.ships",
+        "$.data.nothing",
+        "$.a",
+        "$.a.b",
+        "$.a.b.c",
+        "$.length",
+        "$.size",
+        "$.keys",
+        "$.a_b",
+        "$._x",
+        "$.b",
+        "$.c.a.b",
+        "$.root",
+        "$.nothing.at.all",
+    )
+
+    @pytest.mark.parametrize("path", PATHS)
+    @pytest.mark.parametrize("xml_root", [False, True])
+    def test_the_same_answer_as_jsonpath(self, path, xml_root):
+        import jsonpath
+
+        query = jsonpath.compile(path)
+        for node in self.NODES:
+            matches = query.findall(node)
+            if not matches and xml_root and isinstance(node, dict) and len(node) == 1:
+                matches = query.findall(next(iter(node.values())))
+            expected = matches[0] if matches else None
+            assert select(path, node, xml_root=xml_root) == expected, (path, node)
+
+    def test_only_plain_member_names_take_the_short_way(self):
+        from capabilities_app.runtime.mapping import _compiled
+
+        assert _compiled("$.a.b") == ("a", "b")
+        for path in ("$['a']", "$.a[0]", "$.a-b", "$..a", "$.*", "$.a | $.b", "$"):
+            assert not isinstance(_compiled(path), tuple), path
