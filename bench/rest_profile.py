@@ -4,8 +4,10 @@ Starts the nginx fixed-answer upstream (``bench/baselines/upstream.py``), import
 ``fixtures/shipyard-fleet.yaml`` into a fresh SQLite database, warms the catalog and
 the outbound connection, then calls ``registry.wsgi.application`` directly ``--requests``
 times (``GET /rest/fleet-api/ships/<imo>``: routing, binds, the call, the mapping) under
-``cProfile`` and prints the CPU per request and the functions that take it, grouped by
-the layer they belong to (the registry, Django, DRF, the outbound call, the rest).
+``cProfile``, timed by CPU (waits on sockets do not count), and prints the CPU per
+request and the functions that take it, grouped by the layer they belong to (the
+registry, Django, DRF, the outbound call, the rest). The profiler inflates code that
+makes many small calls: read the shares as where to look, then time that part alone.
 No server, no load generator: the figures are the application's own cost, the part a
 WSGI server adds is measured by ``bench/rest_baselines.py``.
 
@@ -28,7 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: bench/ is on the path, the project is not
     sys.path.insert(0, str(ROOT))
 
-from bench._processes import KEYS_ON, Workspace, manage  # noqa: E402
+from bench._processes import (  # noqa: E402
+    KEYS_ON,
+    Workspace,
+    manage,
+    rate_limit_backend,
+    redis_answers,
+)
 from bench.baselines.upstream import start_upstream  # noqa: E402
 from tests.support.processes import free_port, listening  # noqa: E402
 
@@ -74,10 +82,15 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--imo", default="IMO9321483")
     parser.add_argument("--sort", default="tottime", help="pstats order: tottime, cumtime")
-    parser.add_argument("--keys", action="store_true", help="client keys on (one granted key)")
+    parser.add_argument(
+        "--keys",
+        action="store_true",
+        help="client keys on, the limit counted in Redis (as rest_baselines)",
+    )
     args = parser.parse_args()
 
-    with Workspace("rest-profile-", **(KEYS_ON if args.keys else {})) as workspace:
+    keyed = {**KEYS_ON, **rate_limit_backend(redis_answers())} if args.keys else {}
+    with Workspace("rest-profile-", **keyed) as workspace:
         port = free_port()
         _, upstream = start_upstream(workspace, port)
         while not listening(port):
@@ -108,7 +121,7 @@ def main() -> None:
         for _ in range(args.requests):
             call()
         plain = (time.process_time() - start) / args.requests
-        profile = cProfile.Profile()
+        profile = cProfile.Profile(time.process_time)  # CPU, not waits on sockets
         profile.enable()
         for _ in range(args.requests):
             call()
