@@ -23,17 +23,18 @@ Every upstream call of the registry goes through :meth:`Client.send`. It owns:
 
 The short path writes the request as httpx 0.28's client wrote it (target, header
 lines and their order, framing) and parses the answer with the standard library's
-``http.client``; httpx builds what it does not (form data, multipart files, digest
+``http.client`` (``heads``: a plain header block is read without the ``email``
+parser); httpx builds what it does not (form data, multipart files, digest
 authentication, a URL with user information: :meth:`Client._send_built`) and parses
 a URL not already in canonical form (``docs/outbound-client.md``).
 
-Only this module imports httpx. It knows nothing of models or documents.
+Only this module imports httpx (and, with ``heads``, ``http.client``). It knows
+nothing of models or documents.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import functools
 import http.client
 import re
@@ -63,6 +64,7 @@ from capabilities_app.runtime.bodies import (
 )
 from capabilities_app.runtime.connections import Connections, Origin
 from capabilities_app.runtime.guard import AddressGuard, Network
+from capabilities_app.runtime.heads import Answer, header_lines, raw_lines
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -99,7 +101,6 @@ _UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._
 _PATH_KEPT = _UNRESERVED + "".join(chr(i) for i in range(0x21, 0x7F) if chr(i) not in '"#<>?`{}')
 _QUERY_KEPT = _UNRESERVED + "".join(chr(i) for i in range(0x21, 0x7F) if chr(i) not in '"#<>')
 _MAX_URL = 65536
-_CONTENT_LENGTH = re.compile(r"[0-9]{1,20}")
 
 
 @dataclass(frozen=True)
@@ -334,7 +335,7 @@ class Client:
             answer = self._exchange(origin, outgoing.method, head, outgoing.read(), deadline)
             try:
                 outgoing = flow.send(
-                    httpx.Response(answer.status, headers=_raw(answer.lines), request=outgoing)
+                    httpx.Response(answer.status, headers=raw_lines(answer.lines), request=outgoing)
                 )
             except StopIteration:
                 return answer
@@ -358,10 +359,10 @@ class Client:
                 raise
             except OSError:
                 pass  # the upstream may have answered (and closed) already: read that (as httpx)
-            response = http.client.HTTPResponse(sock, method=method)
+            response = Answer(sock, method=method)
             try:
                 response.begin()
-                lines, headers = _headers(response)
+                lines, headers = header_lines(response)
                 content = self._read(response, method, headers, origin)
                 complete = response.fp is None or response.length == 0
                 keep = complete and not response.will_close
@@ -423,31 +424,6 @@ class Client:
             f"the upstream {_origin(request.url)} did not answer within "
             f"{self.settings.timeout:g} s (REGISTRY_UPSTREAM_TIMEOUT)"
         )
-
-
-def _raw(lines: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in lines]
-
-
-def _headers(response: http.client.HTTPResponse) -> tuple[list[tuple[str, str]], dict[str, str]]:
-    """The answer's header lines as sent, and by lower-case name (decoded as httpx does);
-    framing httpx refuses is refused here too."""
-    lines = items = response.msg.items()
-    if not all(name.isascii() and value.isascii() for name, value in items):
-        with contextlib.suppress(UnicodeDecodeError):  # httpx: else UTF-8, else Latin-1
-            items = [(n.decode(), v.decode()) for n, v in _raw(lines)]
-    headers: dict[str, str] = {}
-    for name, value in items:
-        lowered = name.lower()
-        headers[lowered] = f"{headers[lowered]}, {value}" if lowered in headers else value
-    encodings = response.msg.get_all("transfer-encoding") or []
-    if encodings and (len(encodings) > 1 or encodings[0].strip().lower() != "chunked"):
-        raise http.client.HTTPException("Only Transfer-Encoding: chunked is supported")
-    if "content-length" in headers:
-        lengths = {length.strip() for length in headers["content-length"].split(",")}
-        if len(lengths) != 1 or not _CONTENT_LENGTH.fullmatch(lengths.pop()):
-            raise http.client.HTTPException("bad or conflicting Content-Length headers")
-    return lines, headers
 
 
 def _origin(url: str | Origin) -> str:
