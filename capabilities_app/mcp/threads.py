@@ -1,7 +1,7 @@
 """The hop from the MCP server's event loop to the synchronous runtime and back.
 
-A tool call, a resource read and a prompt run ``runtime`` code that blocks (the shared
-sync httpx client, the database, Redis), so they run in a worker thread. ``run_sync``
+A tool call, a resource read and a prompt run ``runtime`` code that blocks (the outbound
+client's sockets, the database, Redis), so they run in a worker thread. ``run_sync``
 is ``anyio.to_thread.run_sync`` made cheaper: the loop's own ``run_in_executor`` on one
 ``ThreadPoolExecutor`` of ``WORKER_THREADS`` threads (anyio's default limit, so the same
 number of calls run at once), the caller's context copied into the thread (as anyio
