@@ -107,3 +107,22 @@ def rate_limit(app_configs=None, **kwargs) -> list[Error]:
             )
         ]
     return []
+
+
+@register(deploy=True)
+def request_like_environment(app_configs=None, **kwargs) -> list[Warning]:
+    """``check --deploy``: granian starts every request's WSGI environ from the process
+    environment, so a variable named ``HTTP_…`` reads as a header the client sent."""
+    import os
+
+    names = sorted(name for name in os.environ if name.startswith("HTTP_"))
+    if not names:
+        return []
+    return [
+        Warning(
+            f"the environment holds {', '.join(names)}: under granian (the production server) "
+            "each reads as a request header the client did not send",
+            hint="Leave HTTP_* variables out of the web process environment (docs/deployment.md).",
+            id="capabilities_app.W006",
+        )
+    ]
