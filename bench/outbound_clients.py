@@ -180,56 +180,45 @@ def urllib3_pool(host: str, port: int, headers: dict[str, str], threads: int) ->
     return Candidate("urllib3 pool", call, pool.close)
 
 
+def per_thread(name: str, connect, headers: dict[str, str]) -> Candidate:
+    """One ``http.client``-style connection per thread (``connect()`` makes one)."""
+    local = threading.local()
+    opened: list = []
+    path = f"/ships/{IMO}"
+
+    def call() -> int:
+        connection = getattr(local, "connection", None)
+        if connection is None:
+            connection = local.connection = connect()
+            opened.append(connection)
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+        assert response.status == 200, response.status
+        return len(body)
+
+    def close() -> None:
+        for connection in opened:
+            connection.close()
+
+    return Candidate(name, call, close)
+
+
 def urllib3_connection(host: str, port: int, headers: dict[str, str]) -> Candidate | None:
     try:
         from urllib3.connection import HTTPConnection
     except ImportError:
         return None
-    local = threading.local()
-    opened: list[HTTPConnection] = []
-    path = f"/ships/{IMO}"
-
-    def call() -> int:
-        connection = getattr(local, "connection", None)
-        if connection is None:
-            connection = local.connection = HTTPConnection(host, port, timeout=30)
-            opened.append(connection)
-        connection.request("GET", path, headers=headers)
-        response = connection.getresponse()
-        body = response.read()
-        assert response.status == 200, response.status
-        return len(body)
-
-    def close() -> None:
-        for connection in opened:
-            connection.close()
-
-    return Candidate("urllib3 conn", call, close)
+    return per_thread("urllib3 conn", lambda: HTTPConnection(host, port, timeout=30), headers)
 
 
 def stdlib_connection(host: str, port: int, headers: dict[str, str]) -> Candidate:
     import http.client
 
-    local = threading.local()
-    opened: list[http.client.HTTPConnection] = []
-    path = f"/ships/{IMO}"
+    def connect() -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(host, port, timeout=30)
 
-    def call() -> int:
-        connection = getattr(local, "connection", None)
-        if connection is None:
-            connection = local.connection = http.client.HTTPConnection(host, port, timeout=30)
-            opened.append(connection)
-        connection.request("GET", path, headers=headers)
-        response = connection.getresponse()
-        body = response.read()
-        assert response.status == 200, response.status
-        return len(body)
-
-    def close() -> None:
-        for connection in opened:
-            connection.close()
-
-    return Candidate("http.client", call, close)
+    return per_thread("http.client", connect, headers)
 
 
 def candidates(host: str, port: int, token: str, threads: int) -> list[Candidate]:

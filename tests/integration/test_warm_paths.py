@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 import uvicorn
@@ -41,13 +41,13 @@ CALLS = 20
 @dataclass
 class Queries:
     count: int = 0
-    statements: list[str] | None = None
+    statements: list[str] = field(default_factory=list)
 
 
 @pytest.fixture
 def queries(monkeypatch) -> Iterator[Queries]:
     """Every query of every thread of this process, counted as it runs."""
-    seen = Queries(statements=[])
+    seen = Queries()
     lock = threading.Lock()
     original = db_utils.CursorWrapper._execute_with_wrappers
 
