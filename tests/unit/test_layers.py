@@ -18,7 +18,7 @@ import capabilities_app
 
 APP = Path(capabilities_app.__file__).parent
 RANK = {"core": 0, "store": 1, "models": 1, "runtime": 2, "access": 3, "jobs": 4}
-SURFACES = {"api", "mcp", "admin"}
+SURFACES = {"api", "mcp", "admin", "catalog"}
 EDGES = {"management", "checks", "apps"}  # wire the surfaces: may import anything
 
 
