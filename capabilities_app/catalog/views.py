@@ -70,7 +70,6 @@ def spec_yaml(request: HttpRequest, name: str) -> HttpResponse:
     response = HttpResponse(
         export_yaml(found).encode("utf-8"), content_type="application/yaml; charset=utf-8"
     )
-    response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=f"{found.name}.yaml"
-    )
+    disposition = content_disposition_header(as_attachment=True, filename=f"{found.name}.yaml")
+    response["Content-Disposition"] = disposition or "attachment"
     return response
