@@ -1,6 +1,6 @@
 """URL configuration: the admin, the REST surface (``/rest/<namespace><path>``), the jobs API,
-the protected-resource metadata of REST exposes (RFC 9728), and the probes (``/healthz``,
-``/readyz``)."""
+the protected-resource metadata of REST exposes (RFC 9728), the probes (``/healthz``,
+``/readyz``), and the catalog (``/``, ``/catalog/<name>/``)."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -22,4 +22,6 @@ urlpatterns = [
     ),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Last: the catalog's "/" and "/catalog/..." shadow nothing above.
+    path("", include("capabilities_app.catalog.urls")),
 ]

@@ -15,10 +15,13 @@ from django.utils.html import format_html
 
 from capabilities_app.admin.forms import PartForm
 from capabilities_app.store import editing
+from capabilities_app.store.served import served_expose
 
 admin.site.site_header = "Capability registry"
 admin.site.site_title = "Capability registry"
 admin.site.index_title = "Capabilities, their upstreams and their surfaces"
+# "View site": the catalog (a capability's "View on site" is its catalog page).
+admin.site.site_url = "/"
 
 
 # The fields of a calling part's page in the order it had before they moved to
@@ -34,6 +37,13 @@ def link(obj, text: str | None = None) -> str:
         return "-"
     url = reverse(f"admin:capabilities_app_{obj._meta.model_name}_change", args=[obj.pk])
     return format_html('<a href="{}">{}</a>', url, text or str(obj))
+
+
+def served_at(expose) -> str:
+    """Where the registry serves an expose (not the document's ``port``): REST's base URL,
+    MCP's streamable HTTP URL; "-" for what it keeps but does not serve."""
+    found = served_expose(expose.type, expose.namespace)
+    return found.url if found is not None else "-"
 
 
 class PartAdmin(admin.ModelAdmin):

@@ -22,9 +22,10 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 
-from capabilities_app.admin.base import PartAdmin, PartInline, link
+from capabilities_app.admin.base import PartAdmin, PartInline, link, served_at
 from capabilities_app.admin.forms import ImportYamlForm
 from capabilities_app.store import checking, editing
 from capabilities_app.store import models as m
@@ -97,7 +98,14 @@ class ConsumesInline(PartInline):
 
 class ExposeInline(PartInline):
     model = m.Expose
-    fields = ("position", "type", "namespace", "port", "address", "transport", "description")
+    # Where the registry serves each expose, not the document's port and address (kept on
+    # the expose's own page, for the export).
+    fields = ("position", "type", "namespace", "served_url", "transport", "description")
+    readonly_fields = ("served_url",)
+
+    @admin.display(description="served at")
+    def served_url(self, obj: m.Expose) -> str:
+        return served_at(obj) if obj.pk else "-"
 
 
 class AggregateInline(PartInline):
@@ -126,6 +134,7 @@ class CapabilityAdmin(PartAdmin):
         "spec_version",
         "operation_count",
         "tool_count",
+        "served_urls",
         "imported_at",
     )
     list_filter = (TagFilter, ExposeTypeFilter, "enabled", "kind", "spec_version")
@@ -161,7 +170,13 @@ class CapabilityAdmin(PartAdmin):
                 _operations=Count("consumes__resources__operations", distinct=True),
                 _tools=Count("exposes__tools", distinct=True),
             )
+            .prefetch_related("exposes")
         )
+
+    @admin.display(description="served at")
+    def served_urls(self, obj: m.Capability) -> str:
+        urls = [served_at(e) for e in obj.exposes.all() if e.type in ("rest", "mcp")]
+        return format_html_join(mark_safe("<br>"), "{}", ((u,) for u in urls if u != "-")) or "-"
 
     @admin.display(description="operations", ordering="_operations")
     def operation_count(self, obj: m.Capability) -> int:

@@ -13,7 +13,13 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from capabilities_app.admin.base import CALLING_FIELDS, PART_FIELDS, PartAdmin, PartInline
+from capabilities_app.admin.base import (
+    CALLING_FIELDS,
+    PART_FIELDS,
+    PartAdmin,
+    PartInline,
+    served_at,
+)
 from capabilities_app.admin.forms import CallerForm, ParameterFormSet
 from capabilities_app.store import models as m
 
@@ -54,7 +60,7 @@ class McpPromptInline(PartInline):
 
 @admin.register(m.Expose)
 class ExposeAdmin(PartAdmin):
-    list_display = ("namespace", "type", "capability", "port", "transport")
+    list_display = ("namespace", "type", "capability", "served_at", "transport")
     list_filter = ("type",)
     search_fields = ("namespace", "capability__name")
     raw_id_fields = ("capability",)
@@ -68,6 +74,10 @@ class ExposeAdmin(PartAdmin):
         if obj.type == m.Expose.Type.MCP:
             return (ToolInline, McpResourceInline, McpPromptInline)
         return ()
+
+    @admin.display(description="served at")
+    def served_at(self, obj: m.Expose) -> str:
+        return served_at(obj)
 
 
 class ExposedParameterInline(PartInline):

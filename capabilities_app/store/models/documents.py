@@ -7,6 +7,7 @@ aggregates) import ``Capability`` from here, never the other way round.
 from __future__ import annotations
 
 from django.db import models
+from django.urls import reverse
 
 from capabilities_app.store.fields import DocumentJSONField
 from capabilities_app.store.models.parts import (
@@ -88,6 +89,10 @@ class Capability(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        """The capability's catalog page (the admin's "View on site")."""
+        return reverse("catalog:capability", kwargs={"name": self.name})
 
 
 class CapabilityTag(models.Model):
