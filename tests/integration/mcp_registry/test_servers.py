@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime
 
 import pytest
 
@@ -126,9 +127,9 @@ def test_the_fleet_server(client, seeds):
     }
     official = body["_meta"]["io.modelcontextprotocol.registry/official"]
     fleet = Capability.objects.get(name="shipyard-fleet")
-    assert official["publishedAt"] == fleet.revised_at.isoformat().replace("+00:00", "Z")
-    assert official["updatedAt"] == fleet.changed_at.isoformat().replace("+00:00", "Z")
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", official["updatedAt"])
+    assert datetime.fromisoformat(official["publishedAt"]) == fleet.revised_at
+    assert datetime.fromisoformat(official["updatedAt"]) == fleet.changed_at
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", official["updatedAt"])
 
 
 def test_a_long_description_and_title_are_cut_to_the_limit(client, namespace, tmp_path):
