@@ -55,7 +55,8 @@ demo: install
 	echo '  curl -H "Authorization: Bearer $$KEY" http://127.0.0.1:$(DEMO_PORT)/rest/fleet-api/ships'; \
 	echo '  curl -H "Authorization: Bearer $$KEY" http://127.0.0.1:$(DEMO_PORT)/rest/fleet-api/ships/IMO9321483'; \
 	echo '  curl -H "Authorization: Bearer $$KEY" "http://127.0.0.1:$(DEMO_PORT)/rest/fleet-api/ships?status=active"'; \
-	echo "MCP (streamable HTTP, every MCP expose): http://127.0.0.1:$(DEMO_MCP_PORT)/mcp/fleet-tools"; \
+	echo "MCP Registry API (server.json of every MCP expose): http://127.0.0.1:$(DEMO_PORT)/v0.1/servers"; \
+	echo "MCP (streamable HTTP, every MCP expose): http://127.0.0.1:$(DEMO_MCP_PORT)/mcp/fleet-tools/mcp"; \
 	echo '  connect with the header "Authorization: Bearer $$KEY", e.g. with the MCP Inspector CLI:'; \
 	echo '  npx @modelcontextprotocol/inspector --cli http://127.0.0.1:$(DEMO_MCP_PORT)/mcp/fleet-tools/mcp --transport http --header "Authorization: Bearer $$KEY" --method tools/list'; \
 	$(BIN)/python manage.py run_mcp_server --port $(DEMO_MCP_PORT) 2>/dev/null & mcp=$$!; \

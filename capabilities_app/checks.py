@@ -126,3 +126,21 @@ def request_like_environment(app_configs=None, **kwargs) -> list[Warning]:
             id="capabilities_app.W006",
         )
     ]
+
+
+@register()
+def mcp_registry_namespace(app_configs=None, **kwargs) -> list[Error]:
+    """The MCP Registry API's server names start with it: the schema's pattern must hold."""
+    import re
+
+    value = settings.REGISTRY_MCP_NAMESPACE
+    if re.fullmatch(r"[a-zA-Z0-9.-]+", value) and len(value) < 190:
+        return []
+    return [
+        Error(
+            f"REGISTRY_MCP_NAMESPACE {value!r} is not a reverse-DNS namespace",
+            hint="Your domain reversed, letters, digits, '.' and '-' only "
+            "(registry.example.com: com.example.registry); see docs/mcp-registry.md.",
+            id="capabilities_app.E006",
+        )
+    ]

@@ -291,6 +291,11 @@ REGISTRY_PUBLIC_URL = env.str("REGISTRY_PUBLIC_URL", default="http://127.0.0.1:8
 REGISTRY_MCP_PUBLIC_URL = env.str(
     "REGISTRY_MCP_PUBLIC_URL", default="http://127.0.0.1:9090"
 ).rstrip("/")
+# The MCP Registry API (/v0.1/servers): each MCP expose is the server
+# <REGISTRY_MCP_NAMESPACE>/<namespace>, a reverse-DNS name; set it to your domain reversed
+# (registry.example.com: com.example.registry). The default is the reserved .localhost
+# domain's, for local use (docs/mcp-registry.md).
+REGISTRY_MCP_NAMESPACE = env.str("REGISTRY_MCP_NAMESPACE", default="localhost.registry")
 
 LOGGING = {
     "version": 1,

@@ -120,6 +120,9 @@ PROVENANCE_FIELDS = (
     "imported_at",
     "edited_at",
     "updated_at",
+    "revision",  # its MCP Registry version is 1.0.<revision> (docs/mcp-registry.md)
+    "revised_at",
+    "changed_at",
     "source_document_view",
 )
 

@@ -446,3 +446,18 @@ class UpstreamAnswered(RegistryError):
     def __init__(self, status: int) -> None:
         super().__init__(f"the upstream answered {status}")
         self.status = status
+
+
+# The MCP Registry API (api.servers)
+
+
+class ServerNotFound(RegistryError):
+    """No enabled MCP expose has this server name (or not at this version)."""
+
+    code = "server_not_found"
+    status = 404
+    title = "Server not found"
+
+    def problem(self, instance: str = "") -> dict[str, Any]:
+        # The reference's 404 body is {"error": "..."}: both shapes in one document.
+        return {**super().problem(instance), "error": self.detail}

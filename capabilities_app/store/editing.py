@@ -8,7 +8,10 @@
   operations or parameters) is detached from the document it came from: it no longer
   is that document's block, so the export writes it inline rather than as a
   ``location``/``import`` reference that would lose the edit.
-- Enabling or disabling capabilities moves the stamp too (:func:`set_enabled`).
+- The capability's revision moves (``Capability.revision``, ``revised_at``, ``changed_at``:
+  its version in the MCP Registry API, ``docs/mcp-registry.md``).
+- Enabling or disabling capabilities moves the stamp too (:func:`set_enabled`), and
+  their ``changed_at``, not their revision.
 
 What an edit is checked against before it is saved lives in ``checking``. The admin
 calls :func:`record_edit` and :func:`set_enabled`; the importer calls
@@ -21,7 +24,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Case, F, QuerySet, Value, When
 from django.utils import timezone
 
 from capabilities_app.core.errors import SpecError
@@ -117,16 +120,23 @@ def record_edit(objects: Iterable[models.Model]) -> None:
     edited = {capability_of(obj) for obj in objects} - {None}
     if edited:
         # update(): no save() of the capability, so its own auto_now field stays as it is.
-        Capability.objects.filter(pk__in=edited).update(edited_at=timezone.now())
+        # Any part edited is a new revision of the capability (its MCP Registry version).
+        now = timezone.now()
+        Capability.objects.filter(pk__in=edited).update(
+            edited_at=now, revision=F("revision") + 1, revised_at=now, changed_at=now
+        )
     versioning.bump()
 
 
 def set_enabled(capabilities: QuerySet[Capability], *, enabled: bool) -> int:
     """Enable or disable ``capabilities`` and move the stamp; how many there were.
 
-    Not an edit of their content: the capabilities are not marked edited.
+    Not an edit of their content: the capabilities are not marked edited and keep their
+    revision; those whose state flips have changed in the registry (``changed_at``: the
+    MCP Registry's ``updated_since`` sees one enabled again).
     """
-    count = capabilities.update(enabled=enabled)
+    flipped = Case(When(enabled=enabled, then=F("changed_at")), default=Value(timezone.now()))
+    count = capabilities.update(enabled=enabled, changed_at=flipped)
     versioning.bump()
     return count
 

@@ -301,6 +301,10 @@ def _record_provenance(capability: Capability, parsed: ParsedDocument, origin: s
     capability.source_origin = origin
     capability.imported_at = timezone.now()
     capability.edited_at = None
+    # A new revision (its MCP Registry version): an unchanged import never gets here.
+    if capability.pk is not None:
+        capability.revision += 1
+    capability.revised_at = capability.changed_at = capability.imported_at
 
 
 def _shown(paths: list[KeyPath]) -> str:

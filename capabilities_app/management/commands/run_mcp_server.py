@@ -11,12 +11,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from capabilities_app.core.errors import DatabaseUnavailable
 from capabilities_app.runtime.catalog import get_catalog
+from capabilities_app.store import served
 
 
 class Command(BaseCommand):
     help = (
         "Serve the MCP exposes of every enabled capability: over streamable HTTP at "
-        "/mcp/<namespace>, or one namespace over stdio."
+        "/mcp/<namespace>/mcp (and /mcp/<namespace>), or one namespace over stdio."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -55,8 +56,11 @@ class Command(BaseCommand):
             return
         from capabilities_app.mcp.gateway import serve_http
 
+        # The URL clients are given (served.mcp_url), not the listening address: behind a
+        # proxy the two differ.
         sys.stderr.write(
-            f"MCP over streamable HTTP at http://{options['host']}:{options['port']}/mcp/<namespace>\n"
+            f"MCP over streamable HTTP on {options['host']}:{options['port']}; clients connect "
+            f"to {served.mcp_url('NAMESPACE')} (NAMESPACE: an MCP expose's)\n"
         )
         serve_http(
             host=options["host"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from capabilities_app.store.fields import DocumentJSONField
 from capabilities_app.store.models.parts import (
@@ -73,6 +74,24 @@ class Capability(models.Model):
         blank=True,
         help_text="Last admin edit since the last import (empty: as imported). An import "
         "over an edited capability refuses unless forced, naming what it would overwrite.",
+    )
+    revision = models.PositiveIntegerField(
+        default=1,
+        help_text="Counts the changes of this capability in the registry: 1 at its first "
+        "import, one more at every import that changes it and every admin edit of any of "
+        "its parts. Its MCP Registry version is 1.0.<revision> (docs/mcp-registry.md).",
+    )
+    revised_at = models.DateTimeField(
+        "revised at",
+        default=timezone.now,
+        help_text="When the revision last moved (the MCP Registry's publishedAt).",
+    )
+    changed_at = models.DateTimeField(
+        "changed in the registry",
+        default=timezone.now,
+        db_index=True,
+        help_text="When the capability last changed in the registry: a new revision, or "
+        "enabled or disabled (the MCP Registry's updatedAt, what updated_since compares).",
     )
     unserved_parts = DocumentJSONField(
         "parts kept but not served",

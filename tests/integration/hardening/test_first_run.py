@@ -270,10 +270,17 @@ def test_make_demo_prints_a_key_its_curl_lines_use(demo_runs):
     assert anonymous.json()["code"] == "not_authenticated"
     assert anonymous.headers["www-authenticate"].startswith("Bearer ")
 
-    mcp_url = f"http://127.0.0.1:{demo.mcp}/mcp/fleet-tools"
-    assert f"MCP (streamable HTTP, every MCP expose): {mcp_url}" in demo.output
+    # Issue 13 point 5: one MCP URL everywhere, served.mcp_url's form, the one the
+    # Inspector's line and the MCP Registry API give too; the SDK client connects to it.
+    mcp_url = f"http://127.0.0.1:{demo.mcp}/mcp/fleet-tools/mcp"
+    assert f"MCP (streamable HTTP, every MCP expose): {mcp_url}\n" in demo.output
+    assert f"inspector --cli {mcp_url} --transport http" in demo.output
     assert '--header "Authorization: Bearer $KEY"' in demo.output
     assert list_tools(mcp_url, key) == {"list-ships", "get-ship"}
+    servers_url = f"http://127.0.0.1:{demo.web}/v0.1/servers"
+    assert f"MCP Registry API (server.json of every MCP expose): {servers_url}" in demo.output
+    (listed,) = httpx.get(servers_url, params={"search": "fleet"}, timeout=30).json()["servers"]
+    assert listed["server"]["remotes"][0]["url"] == mcp_url
     demo.stop()
 
     again = demo_runs()
