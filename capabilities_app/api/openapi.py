@@ -30,7 +30,7 @@ from django.conf import settings
 from capabilities_app.access import oauth
 from capabilities_app.api import openapi_schemas as schemas
 from capabilities_app.runtime.callers import CREDENTIAL_HEADERS, normalise
-from capabilities_app.runtime.catalog import Catalog, InputParam, Operation, Route
+from capabilities_app.runtime.catalog import Catalog, InputParam, Operation, Param, Route
 from capabilities_app.runtime.routing import REST_OF_PATH
 from capabilities_app.store import served
 
@@ -102,7 +102,7 @@ def document(catalog: Catalog, namespace: str) -> dict[str, Any] | None:
 def build(catalog: Catalog, namespace: str) -> dict[str, Any]:
     """The document, built now (:func:`rendered` keeps it)."""
     routes = catalog.routes.get(namespace, [])
-    context = next((r.context or r.forward_context for r in routes if r.context), None)
+    context = next((r.context for r in routes if r.context is not None), None)
     capability = catalog.rest_capabilities.get(namespace, "")
     security = _Security()
     paths: dict[str, Any] = {}
@@ -176,9 +176,7 @@ def _unique_id(wanted: str, taken: set[str]) -> str:
     return candidate
 
 
-def _operation(
-    route: Route, method: str, operation: Operation, taken: set[str]
-) -> dict[str, Any]:
+def _operation(route: Route, method: str, operation: Operation, taken: set[str]) -> dict[str, Any]:
     parameters, body = _inputs(route, method.upper(), operation)
     entry: dict[str, Any] = {
         "operationId": _unique_id(operation.name or f"{method}{route.path}", taken),
@@ -228,7 +226,7 @@ def _path_parameter(variable: str, declared: InputParam | None) -> dict[str, Any
         "name": variable,
         "in": "path",
         "required": True,
-        "schema": schemas.parameter_schema(declared),
+        "schema": schemas.path_schema(declared),
     }
     if declared is not None and declared.description:
         parameter["description"] = declared.description
@@ -302,10 +300,19 @@ def _inputs(
     body = schemas.request_body(
         by_place["body"],
         reads_body=reads_body,
+        consumed=_consumed_body(operation),
         body_fields=undeclared if method in _BODY_METHODS else [],
         required=_body_required(operation),
     )
     return parameters, body
+
+
+def _consumed_body(operation: Operation) -> Param | None:
+    """The consumed body parameter the operation's ``body`` feeds, if it calls one."""
+    call = operation.call
+    if call is None:
+        return None
+    return next((p for p in call.parameters if p.location == "body" and p.value is None), None)
 
 
 def _body_required(operation: Operation) -> bool:
@@ -337,7 +344,7 @@ class _Security:
             own_name = self.add("exposeAuthentication", schemas.expose_scheme(own))
             if not registry:
                 return [{own_name: []}]
-            both = [{own_name: [], name: []} for name in registry]
+            both: list[dict[str, list[str]]] = [{own_name: [], name: []} for name in registry]
             if not settings.REGISTRY_REQUIRE_CLIENT_KEY:
                 both.append({own_name: []})
             return both

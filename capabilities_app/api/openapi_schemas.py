@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 
 from capabilities_app.runtime import mapping
-from capabilities_app.runtime.catalog import InputParam, Operation
+from capabilities_app.runtime.catalog import InputParam, Operation, Param
 
 __all__ = [
     "CLIENT_KEY_BEARER",
@@ -31,6 +31,7 @@ __all__ = [
     "forward_responses",
     "output_schema",
     "parameter_schema",
+    "path_schema",
     "request_body",
     "responses",
 ]
@@ -76,6 +77,12 @@ _ERRORS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("404", "A path value that does not fit its segment: `route_not_found`", ()),
     ("411", "A chunked body this server cannot read: `length_required`", ()),
     ("413", "The body is over `REGISTRY_MAX_BODY_BYTES`: `body_too_large`", ()),
+    (
+        "422",
+        "An `Idempotency-Key` already used for another request (`Prefer: respond-async`): "
+        "`idempotency_key_reused`",
+        (),
+    ),
     ("429", "Over the client's rate limit: `rate_limited`", ("Retry-After",)),
     (
         "502",
@@ -86,7 +93,8 @@ _ERRORS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "503",
         "Not servable now: `upstream_not_configured`, `secret_missing`, "
-        "`operation_not_served`, `database_unavailable`, `jwks_unavailable`",
+        "`operation_not_served`, `database_unavailable`, `jwks_unavailable`, "
+        "`queue_unavailable`",
         ("Retry-After",),
     ),
     ("504", "The upstream did not answer in time: `upstream_timeout`", ()),
@@ -159,6 +167,15 @@ def parameter_schema(param: InputParam | None) -> dict[str, Any]:
     return schema
 
 
+def path_schema(param: InputParam | None) -> dict[str, Any]:
+    """A path variable's schema: one segment, never ``.`` or ``..`` (400: they would move
+    the upstream path)."""
+    schema = parameter_schema(param)
+    if schema.get("type") == "string":
+        schema["not"] = {"enum": [".", ".."]}
+    return schema
+
+
 def declared_parameter(param: InputParam, place: str) -> dict[str, Any]:
     parameter: dict[str, Any] = {
         "name": param.name,
@@ -181,7 +198,12 @@ def _body_schema(param: InputParam) -> dict[str, Any]:
 
 
 def request_body(
-    declared: list[InputParam], *, reads_body: bool, body_fields: list[str], required: bool
+    declared: list[InputParam],
+    *,
+    reads_body: bool,
+    consumed: Param | None,
+    body_fields: list[str],
+    required: bool,
 ) -> dict[str, Any] | None:
     """The request body: declared body parameters (one: the whole body; several: fields
     of a JSON object), the whole body an operation reads as ``body``, or fields it
@@ -197,7 +219,11 @@ def request_body(
         if names:
             schema["required"] = names
     elif reads_body:
-        schema = {"description": "the request body, passed to the call as `body`"}
+        # The consumed body parameter it feeds says what it is (a JSON null is no body).
+        schema = _type(consumed.type) if consumed is not None else {}
+        schema["description"] = (consumed.description if consumed else None) or (
+            "the request body, passed to the call as `body`"
+        )
     else:
         return None
     return {"required": required, "content": {"application/json": {"schema": schema}}}
@@ -278,7 +304,9 @@ def _success(operation: Operation) -> tuple[str, dict[str, Any]]:
     if mapping.is_pass_through(outputs) and raw in mapping.JSON_FORMATS:
         schema = _type(outputs[0].get("type"))
         return "2XX", _json("The upstream's JSON answer as it came", schema)
-    return "2XX", _json("The upstream's answer, mapped by the output parameters", output_schema(outputs))
+    return "2XX", _json(
+        "The upstream's answer, mapped by the output parameters", output_schema(outputs)
+    )
 
 
 def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:

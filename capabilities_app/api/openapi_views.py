@@ -25,7 +25,12 @@ from django.template.loader import render_to_string
 
 from capabilities_app.api import openapi, sandbox
 from capabilities_app.api.views import RestSurfaceView
-from capabilities_app.core.errors import PROBLEM_JSON, MethodNotAllowed, RegistryError, RouteNotFound
+from capabilities_app.core.errors import (
+    PROBLEM_JSON,
+    MethodNotAllowed,
+    RegistryError,
+    RouteNotFound,
+)
 from capabilities_app.runtime.catalog import get_catalog
 
 __all__ = ["CACHE_CONTROL", "page_policy", "serve"]
@@ -85,7 +90,8 @@ def serve(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     if name == "docs":
         return _page(request, namespace)
     found = openapi.rendered(catalog, namespace)
-    assert found is not None  # the namespace is served (checked above)
+    if found is None:  # the catalog changed since the check above: not served now
+        return _problem(request, RouteNotFound(f"no REST expose is served at /rest/{namespace}"))
     content = found.json if name == "openapi.json" else found.yaml
     response = HttpResponse(
         b"" if request.method == "HEAD" else content,
