@@ -39,6 +39,9 @@ METHODS = ("GET", "HEAD")
 CACHE_CONTROL = "public, max-age=60"
 _CONTENT_TYPES = {"openapi.json": "application/json", "openapi.yaml": "application/yaml"}
 _surface = RestSurfaceView.as_view()
+# The one <style> element Swagger UI (drf-spectacular-sidecar's build) injects, allowed by
+# its hash rather than 'unsafe-inline'; the browser test fails when an upgrade changes it.
+SWAGGER_STYLE_HASH = "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='"
 
 
 def page_policy() -> str:
@@ -52,7 +55,7 @@ def page_policy() -> str:
         (
             "default-src 'none'",
             "script-src 'self'",
-            "style-src 'self'",
+            f"style-src 'self' {SWAGGER_STYLE_HASH}",
             "img-src 'self' data:",
             "font-src 'self'",
             f"connect-src {connect}",
