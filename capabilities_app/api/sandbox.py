@@ -7,6 +7,12 @@ page as a unique origin without scripts, forms or plugins, so it can neither run
 reach the admin's pages and cookies; ``X-Content-Type-Options: nosniff`` stops the
 browser from guessing a more active type than the one declared.
 
+The registry's own pages under these prefixes (the Swagger UI of a REST expose,
+``api.openapi_views``) need their scripts: a view marks its response with
+:func:`own_page` and sets a policy of its own, which is then kept. Nothing an upstream
+sends can mark a response (the mark is an attribute of the response object, not a
+header).
+
 A middleware (the outermost) so that every answer under those prefixes carries them:
 the view's, problem+json errors, Django's own 404 and 500. The admin is left alone (it
 needs its scripts). Must not import models, httpx or DRF.
@@ -20,6 +26,16 @@ from django.http import HttpRequest, HttpResponse
 
 SURFACES = ("/rest/", "/api/")
 HEADERS = (("Content-Security-Policy", "sandbox"), ("X-Content-Type-Options", "nosniff"))
+_OWN_PAGE = "registry_own_page"
+
+
+def own_page(response: HttpResponse) -> HttpResponse:
+    """Mark ``response`` as a page of the registry's own, with its own
+    ``Content-Security-Policy`` (set by the view): the sandbox leaves that policy."""
+    if not response.headers.get("Content-Security-Policy"):
+        raise ValueError("a page of the registry's own sets its Content-Security-Policy")
+    setattr(response, _OWN_PAGE, True)
+    return response
 
 
 class SandboxSurfaces:
@@ -29,7 +45,10 @@ class SandboxSurfaces:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if request.path_info.startswith(SURFACES):
+            own = getattr(response, _OWN_PAGE, False) is True
             for name, value in HEADERS:
+                if own and name == "Content-Security-Policy":
+                    continue
                 # Set, not defaulted: an upstream's own, laxer policy never replaces it.
                 response.headers[name] = value
         return response

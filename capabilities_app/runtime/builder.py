@@ -119,7 +119,12 @@ class _Builder:
             # the document: they resolve against its folder, not the working directory.
             base_dir = document_folder(capability.source_origin)
             self.contexts[capability.pk] = CapabilityContext(
-                capability.name, self._binds(capability, base_dir), base_dir=base_dir
+                capability.name,
+                self._binds(capability, base_dir),
+                base_dir=base_dir,
+                label=capability.label,
+                description=capability.description,
+                modified=capability.modified,
             )
         for consumes in self.rows.all(m.Consumes):
             self._consumes(consumes)
@@ -282,6 +287,7 @@ class _Builder:
                     variables,
                     authentication=_auth(expose),
                     context=context,
+                    description=resource.description,
                 )
                 by_pattern[regex.pattern] = route
                 routes.append(route)

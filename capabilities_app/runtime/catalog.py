@@ -151,6 +151,11 @@ class CapabilityContext:
     name: str
     binds: Binds
     base_dir: str | None = None  # the imported document's folder (file:// locations)
+    # info.label, info.description and info.modified: what a generated document
+    # (the OpenAPI of a REST expose, api/openapi.py) says of the capability.
+    label: str | None = None
+    description: str | None = None
+    modified: str | None = None
     upstreams: dict[str, Upstream] = field(default_factory=dict)
     operations: dict[str, list[UpstreamOperation]] = field(default_factory=dict)
 
@@ -178,6 +183,7 @@ class Route:
     forward_context: CapabilityContext | None = None
     authentication: dict[str, Any] | None = None  # the expose's: who may call
     context: CapabilityContext | None = None
+    description: str | None = None  # the resource's (the first, when several merge)
 
     def operation(self, method: str) -> Operation | None:
         """The operation for ``method``; HEAD runs GET when it is not declared itself."""
@@ -248,6 +254,9 @@ class Catalog:
     # The capability each REST namespace belongs to (the first expose's, when several
     # share one): what a client key's grants are checked against before any route.
     rest_capabilities: dict[str, str] = field(default_factory=dict)
+    # What surfaces derive from this catalog and keep while it is current (the OpenAPI
+    # documents of REST exposes): computed once per catalog object, dropped with it.
+    derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def guard(self, path: str) -> Guard | None:
         """The credential check of the namespace ``/rest/<path>`` is under, if it has one.

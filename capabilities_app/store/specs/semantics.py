@@ -6,6 +6,7 @@ Pure Python: must not import Django, httpx or the MCP SDK.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +18,20 @@ from capabilities_app.store.loader import KeyPath, Source
 from capabilities_app.store.specs.imports import ConsumesEntry
 from capabilities_app.store.specs.references import ReferenceChecks
 
-__all__ = ["SemanticChecker"]
+__all__ = ["GENERATED_PATHS", "SemanticChecker"]
+
+# What the registry serves itself under /rest/<namespace>/ (api.openapi_views): a route of
+# the expose there wins, and hides the generated document (docs/openapi.md).
+GENERATED_PATHS = ("/openapi.json", "/openapi.yaml", "/docs")
+
+
+def _hides(path: str, *, forward: bool) -> list[str]:
+    """The generated paths a resource path (a forward: with all below it) matches."""
+    template = PathTemplate.parse("/" + path.strip().strip("/"))
+    pattern = template.pattern(rest_of_path=forward).rstrip("/") or "/"
+    if forward and not template.ends_with_variable:
+        pattern = ("" if pattern == "/" else pattern) + "(/.*)?"
+    return [p for p in GENERATED_PATHS if re.fullmatch(pattern, p)]
 
 
 @dataclass
@@ -339,6 +353,14 @@ class SemanticChecker(ReferenceChecks):
         for ri, resource in enumerate(expose.get("resources") or []):
             route = _normal_path(str(resource.get("path")))
             forward = resource.get("forward")
+            for hidden in _hides(str(resource.get("path")), forward=isinstance(forward, dict)):
+                self.report(
+                    "warning",
+                    "generated_document_hidden",
+                    (*path, "resources", ri, "path"),
+                    f"/rest/{expose.get('namespace')}{hidden} is served by this resource, so "
+                    "the registry's generated OpenAPI document or docs page is not served there",
+                )
             if isinstance(forward, dict) and forward.get("targetNamespace") not in (
                 consumes_namespaces
             ):
