@@ -1,4 +1,5 @@
-"""URL configuration: the admin, the REST surface (``/rest/<namespace><path>``), the jobs API,
+"""URL configuration: the admin, the REST surface (``/rest/<namespace><path>``), the registry
+API (``/api/v1/``, docs/registry-api.md), the jobs API,
 the protected-resource metadata of REST exposes (RFC 9728), and the probes (``/healthz``,
 ``/readyz``)."""
 
@@ -12,6 +13,7 @@ from capabilities_app.api.metadata import protected_resource
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("rest/", include("capabilities_app.api.urls")),
+    path("api/v1/", include("capabilities_app.api.registry.urls")),
     path("api/jobs/<str:job_id>", JobView.as_view(), name="job"),
     # /.well-known/oauth-protected-resource/rest/<namespace>; anything else under it is a
     # problem+json 404, not Django's HTML one.

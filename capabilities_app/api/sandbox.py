@@ -9,7 +9,10 @@ browser from guessing a more active type than the one declared.
 
 A middleware (the outermost) so that every answer under those prefixes carries them:
 the view's, problem+json errors, Django's own 404 and 500. The admin is left alone (it
-needs its scripts). Must not import models, httpx or DRF.
+needs its scripts), and so is the registry API under ``/api/v1/`` (its browsable pages and
+Swagger UI need scripts and forms; it serves only what the registry renders, never an
+upstream's answer): it keeps ``nosniff``, and its YAML export sets the sandbox itself.
+Must not import models, httpx or DRF.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 SURFACES = ("/rest/", "/api/")
+REGISTRY_API = "/api/v1/"
 HEADERS = (("Content-Security-Policy", "sandbox"), ("X-Content-Type-Options", "nosniff"))
+NOSNIFF = HEADERS[1:]
 
 
 class SandboxSurfaces:
@@ -29,7 +34,8 @@ class SandboxSurfaces:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if request.path_info.startswith(SURFACES):
-            for name, value in HEADERS:
+            headers = NOSNIFF if request.path_info.startswith(REGISTRY_API) else HEADERS
+            for name, value in headers:
                 # Set, not defaulted: an upstream's own, laxer policy never replaces it.
                 response.headers[name] = value
         return response

@@ -8,7 +8,8 @@
   operations or parameters) is detached from the document it came from: it no longer
   is that document's block, so the export writes it inline rather than as a
   ``location``/``import`` reference that would lose the edit.
-- Enabling or disabling capabilities moves the stamp too (:func:`set_enabled`).
+- Enabling or disabling capabilities moves the stamp too (:func:`set_enabled`), and so
+  does deleting one through the registry API (:func:`delete_capability`).
 
 What an edit is checked against before it is saved lives in ``checking``. The admin
 calls :func:`record_edit` and :func:`set_enabled`; the importer calls
@@ -20,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -40,6 +41,7 @@ from capabilities_app.store.models import (
 __all__ = [
     "capability_of",
     "consumes_of",
+    "delete_capability",
     "differences",
     "edits_since_import",
     "last_imported",
@@ -129,6 +131,14 @@ def set_enabled(capabilities: QuerySet[Capability], *, enabled: bool) -> int:
     count = capabilities.update(enabled=enabled)
     versioning.bump()
     return count
+
+
+def delete_capability(capability: Capability) -> None:
+    """Delete ``capability`` with every part of it and move the stamp (the registry API's
+    ``DELETE``), in one transaction: no process serves it afterwards."""
+    with transaction.atomic():
+        capability.delete()
+        versioning.bump()
 
 
 # --------------------------------------------------------------------------- edits vs imports
