@@ -23,6 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 
@@ -69,9 +70,17 @@ class YamlDocumentParser(BaseParser):
         return YamlBody(stream.read(limit + 1) if stream is not None else b"")
 
 
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
+
+
 def flag(request: Request, name: str) -> bool:
-    """A boolean query parameter (``true``/``1``/``yes``; anything else is false)."""
-    return request.query_params.get(name, "").strip().lower() in ("true", "1", "yes")
+    """A boolean query parameter (``true``/``1``/``yes``, ``false``/``0``/``no``; absent is
+    false); anything else, or the parameter given twice, is 400 ``parse_error``."""
+    values = request.query_params.getlist(name)
+    value = values[0].strip().lower() if len(values) == 1 else ""
+    if len(values) > 1 or value not in _TRUE + _FALSE:
+        raise ParseError(f"?{name}= is true or false, once")
+    return value in _TRUE
 
 
 def document_of(request: Request, *, name: str | None = None) -> DocumentInput:

@@ -1,8 +1,9 @@
 """The capability list's search and filters (django-filter).
 
 ``search`` matches a part of the name, the label, a tag or an expose namespace (any
-case); ``tag`` one tag exactly; ``expose`` an expose type; ``enabled`` and ``kind`` as
-stored. Tags and namespaces are matched through subqueries on the capability's id, never
+case); ``tag`` one tag exactly; ``expose`` an expose type; ``enabled`` (``true`` or
+``false``) and ``kind`` as stored. A value that is none of these, or a filter given twice,
+is 400. Tags and namespaces are matched through subqueries on the capability's id, never
 a join: a capability is listed once, and no ``DISTINCT`` is needed (PostgreSQL cannot
 apply it to the JSON columns a capability has).
 
@@ -11,28 +12,43 @@ Must not import another surface, httpx or the MCP SDK.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Q, QuerySet
-from django_filters import rest_framework as filters
+from django_filters.filters import CharFilter, ChoiceFilter, TypedChoiceFilter
+from django_filters.rest_framework.filterset import FilterSet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from capabilities_app.store.models import Capability, CapabilityTag, Expose
 
 __all__ = ["CapabilityFilter"]
 
 
-class CapabilityFilter(filters.FilterSet):
-    search = filters.CharFilter(
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(TypedChoiceFilter):
+    """``true`` or ``false``, nothing else (django-filter's own reads ``null`` as absent)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", [("true", "true"), ("false", "false")])
+        kwargs.setdefault("coerce", lambda value: value == "true")
+        super().__init__(*args, **kwargs)
+
+
+class CapabilityFilter(FilterSet):
+    search = CharFilter(
         method="filter_search",
         label="Search",
         help_text="A part of the name, label, a tag or an expose namespace (any case).",
     )
-    tag = filters.CharFilter(method="filter_tag", help_text="A tag, exactly.")
-    expose = filters.ChoiceFilter(
+    tag = CharFilter(method="filter_tag", help_text="A tag, exactly.")
+    expose = ChoiceFilter(
         choices=Expose.Type.choices,
         method="filter_expose",
         help_text="Capabilities with an expose of this type.",
     )
-    enabled = filters.BooleanFilter(help_text="Served (true) or kept but not served (false).")
-    kind = filters.ChoiceFilter(
+    enabled = StrictBooleanFilter(help_text="Served (true) or kept but not served (false).")
+    kind = ChoiceFilter(
         choices=Capability.Kind.choices,
         help_text="A capability, or a shared consumes document others import.",
     )
@@ -40,6 +56,15 @@ class CapabilityFilter(filters.FilterSet):
     class Meta:
         model = Capability
         fields = ("search", "tag", "expose", "enabled", "kind")
+
+    def is_valid(self) -> bool:
+        """Every value as declared, and each filter given once (a second value would be
+        ignored without a word)."""
+        valid = super().is_valid()
+        repeated = [name for name in self.filters if len(self.data.getlist(name)) > 1]
+        for name in repeated:
+            self.form.add_error(name, "given more than once")
+        return valid and not repeated
 
     def filter_search(self, queryset: QuerySet[Capability], name: str, value: str):
         value = value.strip()

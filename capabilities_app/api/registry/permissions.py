@@ -43,8 +43,13 @@ class Refused(exceptions.PermissionDenied):
     default_code = "not_granted"
 
 
-class Unauthenticated(exceptions.NotAuthenticated):
-    """401 ``not_authenticated``: the caller sent no credential (``WWW-Authenticate: Bearer``)."""
+class Unauthenticated(exceptions.APIException):
+    """401 ``not_authenticated``: the caller sent no credential (the view adds
+    ``WWW-Authenticate: Bearer``)."""
+
+    status_code = 401
+    default_code = "not_authenticated"
+    default_detail = "Authentication credentials were not provided."
 
 
 def writes(request: Request, view: Any) -> bool:

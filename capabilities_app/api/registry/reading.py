@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import cast
 from urllib.parse import urlsplit, urlunsplit
 
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
@@ -260,6 +261,11 @@ def _consumes(consumes: Consumes) -> ConsumesEntry:
     )
 
 
+def _call_name(operation: ExposedOperation) -> str | None:
+    call = cast("ConsumedOperation | None", operation.call)
+    return call.call_name if call is not None else None
+
+
 def _operations(expose: Expose) -> list[OperationEntry]:
     namespace = expose.namespace or ""
     return [
@@ -271,7 +277,7 @@ def _operations(expose: Expose) -> list[OperationEntry]:
             url=served.rest_url(namespace, resource.path),
             label=op.label or "",
             description=op.description or "",
-            calls=op.call.call_name if op.call is not None else None,
+            calls=_call_name(op),
         )
         for resource in expose.rest_resources.all()
         for op in resource.operations.all()

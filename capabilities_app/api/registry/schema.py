@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 PREFIX = "/api/v1/"
-NOT_DESCRIBED = ("/api/v1/schema/", "/api/v1/docs/", "/api/v1/redoc/", "/api/v1/auth/")
+NOT_DESCRIBED = ("/api/v1/schema/", "/api/v1/docs/", "/api/v1/auth/")
 
 
 def only_registry_api(endpoints: list[tuple[Any, ...]], **_: Any) -> list[tuple[Any, ...]]:

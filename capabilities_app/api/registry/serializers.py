@@ -47,7 +47,7 @@ class CapabilitySummarySerializer(serializers.Serializer):
     url = serializers.CharField(help_text="This capability in the registry API.")
     kind = serializers.CharField(help_text="capability, or consumes (a shared document).")
     enabled = serializers.BooleanField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
     description = serializers.CharField()
     tags = serializers.ListField(child=serializers.CharField())
     exposes = ExposeSerializer(many=True)
@@ -60,7 +60,7 @@ class ConsumedOperationSerializer(serializers.Serializer):
     name = serializers.CharField()
     method = serializers.CharField()
     path = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
 
 
 class ConsumesSerializer(serializers.Serializer):
@@ -81,7 +81,7 @@ class OperationSerializer(serializers.Serializer):
     method = serializers.CharField()
     path = serializers.CharField()
     url = serializers.CharField(help_text="Where the registry serves it.")
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
     description = serializers.CharField()
     calls = serializers.CharField(allow_null=True, help_text="namespace.operation it calls.")
 
@@ -96,7 +96,7 @@ class HintsSerializer(serializers.Serializer):
 class ToolSerializer(serializers.Serializer):
     namespace = serializers.CharField(help_text="The MCP expose's namespace.")
     name = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
     description = serializers.CharField()
     hints = HintsSerializer(help_text="As declared; null where the document says nothing.")
     url = serializers.CharField(help_text="The MCP endpoint (streamable HTTP).")
@@ -110,7 +110,7 @@ class CapabilityDetailSerializer(serializers.Serializer):
     kind = serializers.CharField()
     enabled = serializers.BooleanField()
     spec_version = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
     description = serializers.CharField()
     tags = serializers.ListField(child=serializers.CharField())
     created = serializers.CharField(help_text="info.created, as written.")
@@ -191,7 +191,7 @@ class ProblemSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField(help_text="Stable: what the failure is.")
     instance = serializers.CharField(required=False)
-    errors = DiagnosticSerializer(
+    errors = DiagnosticSerializer(  # type: ignore[assignment]  # a field named like .errors
         many=True, required=False, help_text="invalid_document: every error of the document."
     )
     warnings = DiagnosticSerializer(many=True, required=False)

@@ -14,10 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
-from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.rest_framework.backends import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics
+from rest_framework import exceptions, generics
+from rest_framework.exceptions import ParseError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
@@ -62,9 +63,24 @@ class Pages(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_page_size(self, request: Request) -> int:
+        # DRF falls back to the default for a page size that is no number; here it is 400.
+        given = request.query_params.getlist(self.page_size_query_param)
+        if not given:
+            return self.page_size
+        if len(given) > 1 or not given[0].isdigit() or int(given[0]) < 1:
+            raise ParseError("?page_size= is a whole number from 1 (at most 200 are given)")
+        return min(int(given[0]), self.max_page_size)
 
-class RegistryAPI:
-    """What every view of the registry API shares (mixed into DRF's views)."""
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+        return parameters
+
+
+class RegistryAPI(APIView):
+    """What every view of the registry API shares."""
 
     authentication_classes = AUTHENTICATORS
     permission_classes = (RegistryAccess,)
@@ -79,22 +95,32 @@ class RegistryAPI:
         raise Refused(message)
 
     def handle_exception(self, exc: Exception) -> Response:
-        response = super().handle_exception(exc)  # type: ignore[misc]
+        response = super().handle_exception(exc)
+        if isinstance(exc, exceptions.ValidationError):
+            # A filter's errors, by parameter, as one line (not DRF's nested structure).
+            response.data["detail"] = "; ".join(_messages(exc.detail))
         if isinstance(exc, SpecError):
             response.data["errors"] = diagnostics(exc.diagnostics)
             response.data["warnings"] = diagnostics(exc.warnings)
-        challenge = getattr(exc, "auth_header", None)
-        if response.status_code == 401 and challenge and "WWW-Authenticate" not in response:
-            response["WWW-Authenticate"] = challenge
+        if response.status_code == 401 and "WWW-Authenticate" not in response:
+            response["WWW-Authenticate"] = getattr(exc, "auth_header", None) or "Bearer"
         return response
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any):
-        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        response = super().finalize_response(request, response, *args, **kwargs)
         if isinstance(response, Response) and response.exception:
             # A problem is JSON, even for a browser that asked for the browsable page.
             response.accepted_renderer = JSONRenderer()
             response.accepted_media_type = JSONRenderer.media_type
         return response
+
+
+def _messages(detail: Any, where: str = "") -> list[str]:
+    if isinstance(detail, dict):
+        return [m for key, value in detail.items() for m in _messages(value, str(key))]
+    if isinstance(detail, list):
+        return [m for value in detail for m in _messages(value, where)]
+    return [f"{where}: {detail}" if where else str(detail)]
 
 
 def _imported(outcome: Outcome, status: int) -> Response:
@@ -106,7 +132,7 @@ def _imported(outcome: Outcome, status: int) -> Response:
 
 
 @extend_schema(exclude=True)
-class RegistryRootView(RegistryAPI, APIView):
+class RegistryRootView(RegistryAPI):
     """The registry API: capabilities, validation, the schema and its docs."""
 
     def get(self, request: Request) -> Response:
@@ -163,7 +189,7 @@ class CapabilityListView(RegistryAPI, generics.ListAPIView):
         return _imported(outcome, 201)
 
 
-class CapabilityDetailView(RegistryAPI, APIView):
+class CapabilityDetailView(RegistryAPI):
     """One capability: read it, replace its document, or delete it."""
 
     @extend_schema(
@@ -202,7 +228,7 @@ class CapabilityDetailView(RegistryAPI, APIView):
         return Response(status=204)
 
 
-class CapabilityExportView(RegistryAPI, APIView):
+class CapabilityExportView(RegistryAPI):
     """The capability's YAML document, byte for byte what ``export_capability`` writes."""
 
     @extend_schema(
@@ -229,7 +255,7 @@ class CapabilityExportView(RegistryAPI, APIView):
         return response
 
 
-class ValidateView(RegistryAPI, APIView):
+class ValidateView(RegistryAPI):
     """Check a document as an import would (namespace owners included); write nothing."""
 
     writes = False

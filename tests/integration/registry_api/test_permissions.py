@@ -13,7 +13,7 @@ from capabilities_app.access.clients import REGISTRY_WRITE, Grants
 from capabilities_app.store.models import Capability, ClientGrant
 from tests.conftest import SHIPYARD, database_state, run_command
 from tests.integration.registry_api.conftest import CAPABILITIES, STAFF_PASSWORD
-from tests.support.keys import make_key, revoke
+from tests.support.keys import revoke
 
 pytestmark = pytest.mark.django_db
 
