@@ -172,6 +172,26 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "capabilities_app.api.problems.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # Only schema generation reads it (the registry API's /api/v1/schema/).
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# The registry API's OpenAPI document (/api/v1/schema/) and its Swagger UI and Redoc,
+# with their assets from drf-spectacular-sidecar (static files; no CDN). docs/registry-api.md
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Capability registry API",
+    "DESCRIPTION": "List, read, import, replace, export, validate and delete capabilities "
+    "(docs/registry-api.md).",
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "PREPROCESSING_HOOKS": ["capabilities_app.api.registry.schema.only_registry_api"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery -----------------------------------------------------------------

@@ -13,7 +13,10 @@ revocation reaches every process within ``REGISTRY_CATALOG_CHECK_SECONDS``.
 The commands and the admin make, renew and revoke keys only through the functions here
 (``create_key``, ``rotate_secret``, ``reissue_key``, ``revoke``), and check grants with
 ``check_grant``: a grant names an exposed REST operation, MCP tool, resource or prompt
-of a capability, or the whole capability (docs/access.md).
+of a capability, or the whole capability, or is ``registry:write``: the right to import,
+replace and delete capabilities through the registry API (docs/access.md,
+docs/registry-api.md). It is stored as any grant (capability ``registry``, target
+``write``) but read apart: it never covers a call of a capability.
 
 Must not import ``keytable`` (which reads what this makes), httpx, the MCP SDK, or
 anything of ``api/`` or ``mcp/``.
@@ -53,6 +56,7 @@ __all__ = [
     "KEY_FORM",
     "KEY_START",
     "PREFIX_LENGTH",
+    "REGISTRY_WRITE",
     "STATUSES",
     "Client",
     "Grants",
@@ -79,6 +83,10 @@ KEY_START = "crk_"
 PREFIX_LENGTH = len(KEY_START) + 8
 # What a key given from outside (DEMO_CLIENT_KEY) must look like: found by its prefix.
 KEY_FORM = re.compile(r"crk_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}")
+# The grant that lets a key write through the registry API (import, replace, delete), as
+# (capability, target): reserved, so it never grants a tool "write" of a capability
+# named "registry".
+REGISTRY_WRITE = ("registry", "write")
 
 
 def digest(secret: str) -> str:
@@ -122,6 +130,7 @@ class Grants:
     whole: frozenset[str] = frozenset()
     targets: frozenset[tuple[str, str]] = frozenset()
     limits: tuple[tuple[tuple[str, str], str], ...] = ()
+    registry_write: bool = False  # ``registry:write``: writes through the registry API
 
     @classmethod
     def parse(cls, scopes: Iterable[str]) -> Grants:
@@ -129,15 +138,18 @@ class Grants:
         them; OAuth scopes, which start with ``capability:``, are read by ``oauth``)."""
         whole: set[str] = set()
         targets: set[tuple[str, str]] = set()
+        registry_write = False
         for scope in scopes:
             capability, _, target = scope.partition(":")
             if not capability:
                 continue
-            if target:
+            if (capability, target) == REGISTRY_WRITE:
+                registry_write = True
+            elif target:
                 targets.add((capability, target))
             else:
                 whole.add(capability)
-        return cls(frozenset(whole), frozenset(targets))
+        return cls(frozenset(whole), frozenset(targets), registry_write=registry_write)
 
     def allows(self, capability: str, target: str) -> bool:
         return capability in self.whole or (capability, target) in self.targets
@@ -156,6 +168,8 @@ class Grants:
 
     def __str__(self) -> str:
         names = sorted(self.whole) + sorted(f"{c}:{t}" for c, t in self.targets)
+        if self.registry_write:
+            names.append(":".join(REGISTRY_WRITE))
         return " ".join(names) or "(nothing)"
 
 
@@ -210,7 +224,10 @@ def check_grant(capability: str, target: str = "") -> None:
     no exposed name of it (:class:`InvalidGrant`, saying what could be granted).
 
     The models are read, not the catalog: a disabled capability can be granted ahead.
+    ``registry:write`` (:data:`REGISTRY_WRITE`) is always a valid grant.
     """
+    if (capability, target) == REGISTRY_WRITE:
+        return
     found = Capability.objects.filter(name=capability).first()
     if found is None:
         known = Capability.objects.values_list("name", flat=True)

@@ -30,7 +30,14 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import timezone
 
-from capabilities_app.access.clients import PREFIX_LENGTH, Client, Grants, digest, looks_like_key
+from capabilities_app.access.clients import (
+    PREFIX_LENGTH,
+    REGISTRY_WRITE,
+    Client,
+    Grants,
+    digest,
+    looks_like_key,
+)
 from capabilities_app.core import database
 from capabilities_app.core.errors import KeyNotAccepted
 from capabilities_app.store import versioning
@@ -73,7 +80,9 @@ def _load(version: int) -> KeyTable:
     for grant in ClientGrant.objects.all():
         grants.setdefault(grant.key_id, []).append(grant)
     for key in ClientKey.objects.all():
-        rows = grants.get(key.pk, [])
+        every = grants.get(key.pk, [])
+        # registry:write is read apart: it covers no call of a capability.
+        rows = [g for g in every if (g.capability, g.target) != REGISTRY_WRITE]
         client = Client(
             id=f"key:{key.pk}",
             name=key.name,
@@ -83,6 +92,7 @@ def _load(version: int) -> KeyTable:
                 limits=tuple(
                     ((g.capability, g.target), g.rate_limit) for g in rows if g.rate_limit
                 ),
+                registry_write=len(rows) != len(every),
             ),
             rate_limit=key.rate_limit,
         )

@@ -15,7 +15,10 @@ header).
 
 A middleware (the outermost) so that every answer under those prefixes carries them:
 the view's, problem+json errors, Django's own 404 and 500. The admin is left alone (it
-needs its scripts). Must not import models, httpx or DRF.
+needs its scripts), and so is the registry API under ``/api/v1/`` (its browsable pages and
+Swagger UI need scripts and forms; it serves only what the registry renders, never an
+upstream's answer): it keeps ``nosniff``, and its YAML export sets the sandbox itself.
+Must not import models, httpx or DRF.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 SURFACES = ("/rest/", "/api/")
+REGISTRY_API = "/api/v1/"
 HEADERS = (("Content-Security-Policy", "sandbox"), ("X-Content-Type-Options", "nosniff"))
 _OWN_PAGE = "registry_own_page"
 
@@ -36,6 +40,7 @@ def own_page(response: HttpResponse) -> HttpResponse:
         raise ValueError("a page of the registry's own sets its Content-Security-Policy")
     setattr(response, _OWN_PAGE, True)
     return response
+NOSNIFF = HEADERS[1:]
 
 
 class SandboxSurfaces:
@@ -46,7 +51,8 @@ class SandboxSurfaces:
         response = self.get_response(request)
         if request.path_info.startswith(SURFACES):
             own = getattr(response, _OWN_PAGE, False) is True
-            for name, value in HEADERS:
+            headers = NOSNIFF if request.path_info.startswith(REGISTRY_API) else HEADERS
+            for name, value in headers:
                 if own and name == "Content-Security-Policy":
                     continue
                 # Set, not defaulted: an upstream's own, laxer policy never replaces it.

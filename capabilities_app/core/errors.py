@@ -146,6 +146,31 @@ class SpecError(RegistryError):
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
 
+# The registry API (api/registry)
+
+
+class CapabilityNotFound(RegistryError):
+    code = "capability_not_found"
+    status = 404
+    title = "No such capability"
+
+
+class CapabilityExists(RegistryError):
+    """A ``POST`` of a document whose name the registry already holds (``PUT`` replaces)."""
+
+    code = "capability_exists"
+    status = 409
+    title = "Capability exists"
+
+
+class DocumentMissing(RegistryError):
+    """A write without a document, or without the name that names it."""
+
+    code = "document_missing"
+    status = 400
+    title = "No document given"
+
+
 # The database
 
 

@@ -12,6 +12,8 @@
   its version in the MCP Registry API, ``docs/mcp-registry.md``).
 - Enabling or disabling capabilities moves the stamp too (:func:`set_enabled`), and
   their ``changed_at``, not their revision.
+- Deleting a capability through the registry API moves the stamp too
+  (:func:`delete_capability`).
 
 What an edit is checked against before it is saved lives in ``checking``. The admin
 calls :func:`record_edit` and :func:`set_enabled`; the importer calls
@@ -23,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Case, F, QuerySet, Value, When
 from django.utils import timezone
 
@@ -43,6 +45,7 @@ from capabilities_app.store.models import (
 __all__ = [
     "capability_of",
     "consumes_of",
+    "delete_capability",
     "differences",
     "edits_since_import",
     "last_imported",
@@ -139,6 +142,14 @@ def set_enabled(capabilities: QuerySet[Capability], *, enabled: bool) -> int:
     count = capabilities.update(enabled=enabled, changed_at=flipped)
     versioning.bump()
     return count
+
+
+def delete_capability(capability: Capability) -> None:
+    """Delete ``capability`` with every part of it and move the stamp (the registry API's
+    ``DELETE``), in one transaction: no process serves it afterwards."""
+    with transaction.atomic():
+        capability.delete()
+        versioning.bump()
 
 
 # --------------------------------------------------------------------------- edits vs imports

@@ -27,9 +27,11 @@ from django.conf import settings
 
 __all__ = [
     "ServedExpose",
+    "capability_api_url",
     "catalog_url",
     "mcp_stdio_command",
     "mcp_url",
+    "registry_api_url",
     "rest_base_url",
     "rest_docs_url",
     "rest_openapi_url",
@@ -88,6 +90,16 @@ def mcp_stdio_command(namespace: str) -> list[str]:
 def catalog_url(name: str) -> str:
     """A capability's page in the browsable catalog."""
     return f"{settings.REGISTRY_PUBLIC_URL}/catalog/{_segment(name)}/"
+
+
+def registry_api_url(path: str = "") -> str:
+    """The registry API (``/api/v1/``), or a path under it (no leading slash)."""
+    return f"{settings.REGISTRY_PUBLIC_URL}/api/v1/{path}"
+
+
+def capability_api_url(name: str, part: str = "") -> str:
+    """A capability in the registry API; ``part`` is ``export/`` for its YAML."""
+    return registry_api_url(f"capabilities/{_segment(name)}/{part}")
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ class Command(BaseCommand):
             default=[],
             metavar="CAPABILITY[:OPERATION_OR_TOOL]",
             help="what the key may call: a whole capability, or one exposed REST operation, "
-            "MCP tool, resource or prompt of it (repeat for more)",
+            "MCP tool, resource or prompt of it, or registry:write (import, replace and delete "
+            "capabilities through the registry API); repeat for more",
         )
         parser.add_argument(
             "--expires", type=float, metavar="DAYS", help="expire after DAYS (default: never)"
