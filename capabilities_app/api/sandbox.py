@@ -40,6 +40,8 @@ def own_page(response: HttpResponse) -> HttpResponse:
         raise ValueError("a page of the registry's own sets its Content-Security-Policy")
     setattr(response, _OWN_PAGE, True)
     return response
+
+
 NOSNIFF = HEADERS[1:]
 
 
