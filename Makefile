@@ -48,7 +48,9 @@ demo: install
 	$(BIN)/python manage.py create_demo_admin; \
 	key=$$($(BIN)/python manage.py create_demo_client_key); \
 	kill -0 $$upstream 2>/dev/null || { echo "the demo upstream did not start (port 8765 busy?)" >&2; exit 1; }; \
+	echo "Catalog: http://127.0.0.1:$(DEMO_PORT)/  (every capability, its REST operations and MCP tools, ready to call)"; \
 	echo "Admin: http://127.0.0.1:$(DEMO_PORT)/admin/  (Ctrl-C stops the demo and its upstream)"; \
+	echo "Registry API: http://127.0.0.1:$(DEMO_PORT)/api/v1/  (Swagger UI at /api/v1/docs/; OpenAPI of a REST expose at /rest/fleet-api/openapi.json, docs at /rest/fleet-api/docs)"; \
 	echo "Client key (every REST and MCP call needs one; Authorization: Bearer or X-API-Key):"; \
 	echo "  export KEY=$$key"; \
 	echo "REST (fleet-api, answered by the demo upstream on 127.0.0.1:8765):"; \
