@@ -16,7 +16,6 @@ models, httpx or the MCP SDK.
 
 from __future__ import annotations
 
-import json
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -24,9 +23,9 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
 from capabilities_app.api import openapi, sandbox
+from capabilities_app.api.problems import plain_problem_response
 from capabilities_app.api.views import RestSurfaceView
 from capabilities_app.core.errors import (
-    PROBLEM_JSON,
     MethodNotAllowed,
     RegistryError,
     RouteNotFound,
@@ -67,12 +66,7 @@ def page_policy() -> str:
 
 
 def _problem(request: HttpRequest, error: RegistryError) -> HttpResponse:
-    response = HttpResponse(
-        json.dumps(error.problem(request.path)), status=error.status, content_type=PROBLEM_JSON
-    )
-    for name, value in error.headers().items():
-        response[name] = value
-    return response
+    return plain_problem_response(error, request.path)
 
 
 def serve(request: HttpRequest, namespace: str, name: str) -> HttpResponse:

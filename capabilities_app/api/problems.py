@@ -9,19 +9,31 @@ logged).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.http import HttpResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from capabilities_app.core import database
 from capabilities_app.core.errors import PROBLEM_JSON, DatabaseUnavailable, RegistryError, problem
 
-__all__ = ["exception_handler", "problem_response"]
+__all__ = ["exception_handler", "plain_problem_response", "problem_response"]
 
 
 def problem_response(error: RegistryError, instance: str = "") -> Response:
     response = Response(error.problem(instance), status=error.status, content_type=PROBLEM_JSON)
+    for name, value in error.headers().items():
+        response[name] = value
+    return response
+
+
+def plain_problem_response(error: RegistryError, instance: str = "") -> HttpResponse:
+    """The same problem as :func:`problem_response`, for plain Django views (no DRF)."""
+    response = HttpResponse(
+        json.dumps(error.problem(instance)), status=error.status, content_type=PROBLEM_JSON
+    )
     for name, value in error.headers().items():
         response[name] = value
     return response

@@ -31,8 +31,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from capabilities_app.api.problems import plain_problem_response
 from capabilities_app.core.errors import (
-    PROBLEM_JSON,
     InvalidParameter,
     MethodNotAllowed,
     RegistryError,
@@ -63,12 +63,7 @@ def _answer(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
 
 
 def _problem(request: HttpRequest, error: RegistryError) -> HttpResponse:
-    response = HttpResponse(
-        json.dumps(error.problem(request.path)), status=error.status, content_type=PROBLEM_JSON
-    )
-    for name, value in error.headers().items():
-        response[name] = value
-    return response
+    return plain_problem_response(error, request.path)
 
 
 def _read_only(view: Callable[..., dict[str, Any]]) -> Callable[..., HttpResponse]:
