@@ -267,7 +267,7 @@ def compile_plan(target: UpstreamOperation) -> Plan:
         has_body=target.body is not None,
         auth=kind,
         fields={name: _field(auth.get(name)) for name in _FIELDS[kind]} if auth and kind else {},
-        query_key=bool(auth) and auth.get("placement") == "query",
+        query_key=auth is not None and auth.get("placement") == "query",
     )
 
 

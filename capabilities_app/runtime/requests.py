@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -134,15 +133,17 @@ def upstream_settings() -> upstream.Settings:
 # --------------------------------------------------------------------------- requests
 
 
-@dataclass
 class Placed:
     """Where a call's parameter values go, as they are placed (``plans``)."""
 
-    url_values: dict[str, Any] = field(default_factory=dict)
-    query: list[tuple[str, str]] = field(default_factory=list)
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    cookies: list[tuple[str, str]] = field(default_factory=list)
-    body: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("body", "cookies", "headers", "query", "url_values")
+
+    def __init__(self) -> None:
+        self.url_values: dict[str, Any] = {}
+        self.query: list[tuple[str, str]] = []
+        self.headers: list[tuple[str, str]] = []
+        self.cookies: list[tuple[str, str]] = []
+        self.body: dict[str, Any] = {}
 
 
 def as_text(value: Any) -> str:
