@@ -288,14 +288,9 @@ Rendering = Callable[[tuple, "Binds | None"], Any]
 
 
 def compile_render(template: str) -> Rendering:
-    """``template`` read once: a function giving what ``render(template, layers, binds)``
-    gives, for any layers and binds (``runtime/plans.py`` keeps one per template).
-
-    A template without tags is itself; one tag naming a bind variable (``{{VAR}}``) or a
-    variable of a bind namespace (``{{ns.VAR}}``) reads the binds directly, on every
-    call (a bind's value is never kept); one plain tag reads the layers. Anything else,
-    and any name the shortcuts do not settle, goes through :func:`render`.
-    """
+    """What ``render(template, layers, binds)`` gives, the template read once (``plans``):
+    a bind tag reads the binds on every call (never kept), a plain tag the layers; the
+    rest, and any name the shortcuts do not settle, goes through :func:`render`."""
     if "{{" not in template:
         return lambda layers, binds: template
     single = _ONE_TAG.fullmatch(template)
