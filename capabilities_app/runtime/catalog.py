@@ -14,15 +14,19 @@ things up here.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capabilities_app.core.errors import OperationNotServed
 from capabilities_app.core.paths import PathTemplate
 from capabilities_app.runtime import routing
 from capabilities_app.runtime.templating import Binds
 from capabilities_app.store import versioning
+
+if TYPE_CHECKING:
+    from capabilities_app.runtime.plans import Plan
 
 __all__ = [
     "CapabilityContext",
@@ -87,6 +91,14 @@ class UpstreamOperation:
     @property
     def call_name(self) -> str:
         return f"{self.upstream.namespace}.{self.name}"
+
+    @functools.cached_property
+    def plan(self) -> Plan:
+        """The static part of this operation's upstream request, compiled on first use and
+        kept as long as this frozen object (one catalog version): ``runtime/plans.py``."""
+        from capabilities_app.runtime.plans import compile_plan
+
+        return compile_plan(self)
 
 
 @dataclass(frozen=True)

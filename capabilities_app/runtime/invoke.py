@@ -19,7 +19,8 @@ from capabilities_app.runtime import mapping, steps, upstream
 from capabilities_app.runtime.callers import Caller
 from capabilities_app.runtime.catalog import Operation
 from capabilities_app.runtime.outcome import JSON, Outcome, passed_headers
-from capabilities_app.runtime.requests import build_request, client, evaluate_with
+from capabilities_app.runtime.plans import build_request
+from capabilities_app.runtime.requests import client, evaluate_with
 
 __all__ = ["invoke", "prepare", "shape"]
 

@@ -1,9 +1,12 @@
-"""The upstream request of a consumed operation, built from the caller's parameters (§4).
+"""The parts of an upstream request (§4): where each value goes, and how it is checked.
 
-:func:`build_request` places every consumed parameter (a literal, a template, a
-``with`` value or the caller's) where it goes, checks everything before any I/O (a
-missing parameter: 400; a missing secret, an unconfigured upstream: 503) and adds the
-consumes' authentication; :func:`evaluate_with` computes ``with`` values;
+``plans.build_request`` builds the request of a consumed operation from its plan
+(compiled once per catalog version) with these parts: :func:`place` puts one
+parameter where it goes, :func:`segment` encodes a path value, :func:`set_body`
+builds the body, :func:`resolve_base_uri` and :func:`apply_authentication` render the
+consumes' base URI and credential over the bind variables; every check happens before
+any I/O (a bad parameter: 400; a missing secret, an unconfigured upstream: 503).
+``steps.forward`` uses the same parts. :func:`evaluate_with` computes ``with`` values;
 :func:`client` is the process's outbound client, configured from the settings.
 
 The trust boundary (§4, ``docs/trust-boundary.md``): ``baseUri`` and authentication
@@ -19,8 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -28,34 +29,35 @@ from django.conf import settings
 
 from capabilities_app.core.errors import (
     InvalidParameter,
-    MissingParameter,
     UpstreamNotConfigured,
 )
 from capabilities_app.runtime import upstream
 from capabilities_app.runtime.callers import Caller
-from capabilities_app.runtime.catalog import Operation, Param, Upstream, UpstreamOperation
+from capabilities_app.runtime.catalog import Operation, Upstream, UpstreamOperation
 from capabilities_app.runtime.guard import parse_networks
 from capabilities_app.runtime.outcome import JSON
 from capabilities_app.runtime.templating import (
     MISSING,
     Binds,
     BindValue,
-    has_tags,
-    mapping_layer,
     render,
     render_body,
     render_value,
 )
 
 __all__ = [
+    "HEADER_UNSAFE",
+    "Placed",
     "apply_authentication",
     "as_text",
-    "build_request",
     "check_header",
     "client",
     "credential_header",
     "evaluate_with",
+    "place",
     "resolve_base_uri",
+    "segment",
+    "set_body",
     "upstream_settings",
 ]
 
@@ -64,7 +66,7 @@ _BASE_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}|\{\s*([^{}]*?)\s*\}")
 _USABLE_BASE = re.compile(r"^https?://[^/{}\s]+")
 # What a header value may hold: printable ASCII and tab. CR/LF would start a header of
 # the caller's choosing; other control characters and non-ASCII text cannot be sent.
-_HEADER_UNSAFE = re.compile(r"[^\t\x20-\x7e]")
+HEADER_UNSAFE = re.compile(r"[^\t\x20-\x7e]")
 # RFC 6265 cookie-octets other than "%": a caller's ";", ",", space, quote, backslash
 # (and "%" itself) are percent-encoded, so a value can never start another cookie.
 _COOKIE_SAFE = "!#$&'()*+-./:<=>?@[]^_`{|}~"
@@ -131,73 +133,17 @@ def upstream_settings() -> upstream.Settings:
 # --------------------------------------------------------------------------- requests
 
 
-@dataclass
-class _Placed:
-    url_values: dict[str, Any] = field(default_factory=dict)
-    query: list[tuple[str, str]] = field(default_factory=list)
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    cookies: list[tuple[str, str]] = field(default_factory=list)
-    body: dict[str, Any] = field(default_factory=dict)
+class Placed:
+    """Where a call's parameter values go, as they are placed (``plans``)."""
 
+    __slots__ = ("body", "cookies", "headers", "query", "url_values")
 
-def build_request(
-    target: UpstreamOperation,
-    withs: dict[str, Any],
-    caller: Caller,
-    binds: Binds,
-    *,
-    extra_layers: tuple = (),
-) -> upstream.Request:
-    """The upstream request for ``target`` (§4); every check happens before any I/O."""
-    layers = (*extra_layers, mapping_layer(withs), caller.lookup)
-    placed = _Placed()
-    missing: list[str] = []
-    for param in target.parameters:
-        trusted = False
-        if param.value is not None:
-            if has_tags(param.value):
-                value = render_value(param.value, layers, binds)
-            else:
-                value, trusted = param.value, True  # a literal of the document
-        elif param.name in withs:
-            value = withs[param.name]
-        else:
-            value = caller.lookup(param.name)
-        if value is MISSING or value is None:
-            if param.required or param.location == "path":
-                missing.append(f"{param.name} ({param.location})")
-            continue
-        try:
-            _place(placed, param.location, param.name, value, trusted=trusted)
-        except InvalidParameter:
-            _blame_the_configuration(target, param, binds)
-            raise
-    for variable in target.path.variables:
-        if variable in placed.url_values:
-            continue
-        value = withs.get(variable, MISSING)
-        if value is MISSING:
-            value = caller.lookup(variable)
-        if value is MISSING or value is None:
-            missing.append(f"{variable} (path)")
-        else:
-            placed.url_values[variable] = value
-    if missing:
-        raise MissingParameter(
-            "missing required parameter" + ("s " if len(missing) > 1 else " ") + ", ".join(missing)
-        )
-    path = _join_path(target.path.parts, placed.url_values)
-    base = resolve_base_uri(target.upstream, binds)
-    request = upstream.Request(method=target.method, url=base + path, params=placed.query)
-    extra = getattr(caller, "upstream_headers", {})
-    for name, value in extra.items():
-        check_header(name, value)
-    request.headers = [("user-agent", "capability-registry"), *placed.headers, *extra.items()]
-    if placed.cookies:
-        request.headers.append(("cookie", "; ".join(f"{k}={v}" for k, v in placed.cookies)))
-    _set_body(request, target, placed, layers, binds)
-    apply_authentication(request, target.upstream, binds)
-    return request
+    def __init__(self) -> None:
+        self.url_values: dict[str, Any] = {}
+        self.query: list[tuple[str, str]] = []
+        self.headers: list[tuple[str, str]] = []
+        self.cookies: list[tuple[str, str]] = []
+        self.body: dict[str, Any] = {}
 
 
 def as_text(value: Any) -> str:
@@ -216,29 +162,14 @@ def check_header(name: str, value: str) -> None:
     The detail names the parameter, never the value (it may be an injection attempt,
     or someone's credential).
     """
-    if _HEADER_UNSAFE.search(value):
+    if HEADER_UNSAFE.search(value):
         raise InvalidParameter(
             f"header parameter {name!r} has a value that cannot be sent: it contains a line "
             "break, another control character or non-ASCII text"
         )
 
 
-def _blame_the_configuration(target: UpstreamOperation, param: Param, binds: Binds) -> None:
-    """503, not the caller's 400, when a header value is unsendable without any caller value.
-
-    Only on that error path: the parameter's template is rendered over the binds alone.
-    """
-    if param.location != "header" or not has_tags(param.value):
-        return
-    if _HEADER_UNSAFE.search(as_text(render_value(param.value, (), binds))):
-        raise UpstreamNotConfigured(
-            f"header parameter {param.name!r} of consumes {target.upstream.namespace!r} "
-            "renders a bind variable's value that cannot be sent as a header (a line break, "
-            "a control character or non-ASCII text); check the bind variable's value"
-        )
-
-
-def _place(placed: _Placed, location: str, name: str, value: Any, *, trusted: bool = False) -> None:
+def place(placed: Placed, location: str, name: str, value: Any, *, trusted: bool = False) -> None:
     """One parameter where it goes; ``trusted`` for a literal of the document itself."""
     if location == "path":
         placed.url_values[name] = value
@@ -259,7 +190,7 @@ def _place(placed: _Placed, location: str, name: str, value: Any, *, trusted: bo
     # "environment" parameters configure the adapter; nothing is sent.
 
 
-def _segment(name: str, value: Any) -> str:
+def segment(name: str, value: Any) -> str:
     """A path value as one percent-encoded segment; 400 for a ``.`` or ``..`` segment.
 
     Checked after percent-decoding (``%2e%2e``) and split at ``/`` and ``\\`` too,
@@ -274,15 +205,6 @@ def _segment(name: str, value: Any) -> str:
                 "it would leave the declared upstream path"
             )
     return quote(text, safe="")
-
-
-def _join_path(parts: tuple[str, ...], values: Mapping[str, Any]) -> str:
-    """The path with each variable percent-encoded as one segment (``/`` becomes %2F)."""
-    out = []
-    for i, part in enumerate(parts):
-        out.append(part if i % 2 == 0 else _segment(part, values[part]))
-    path = "".join(out)
-    return path if path.startswith("/") or not path else "/" + path
 
 
 def resolve_base_uri(target: Upstream, binds: Binds) -> str:
@@ -325,14 +247,15 @@ def _bind_value(found: re.Match, binds: Binds) -> str:
     return binds.value(variable, namespace or None)
 
 
-def _set_body(
+def set_body(
     request: upstream.Request,
     target: UpstreamOperation,
-    placed: _Placed,
+    body: dict[str, Any],
     layers: tuple,
     binds: Binds,
 ) -> None:
-    """The body: an operation's ``body`` (escaped for its format), else body parameters."""
+    """The body: an operation's ``body`` (escaped for its format), else ``body``, the
+    body parameters placed."""
     spec = target.body
     if spec is not None:
         if isinstance(spec, str):
@@ -379,12 +302,12 @@ def _set_body(
                 request.content = as_text(render_value(raw, layers, binds)).encode()
             request.headers.append(("content-type", _BODY_TYPES.get(kind, JSON)))
             return
-    if not placed.body:
+    if not body:
         return
-    if len(placed.body) == 1:
-        (value,) = placed.body.values()
+    if len(body) == 1:
+        (value,) = body.values()
     else:
-        value = placed.body
+        value = body
     if isinstance(value, str):
         request.content = value.encode()
         request.headers.append(("content-type", "text/plain; charset=utf-8"))
@@ -424,7 +347,7 @@ def apply_authentication(request: upstream.Request, target: Upstream, binds: Bin
         return render(value, (), binds) if isinstance(value, str) else as_text(value or "")
 
     def only_header(name: str, value: str) -> None:
-        if _HEADER_UNSAFE.search(value) or _HEADER_UNSAFE.search(name):
+        if HEADER_UNSAFE.search(value) or HEADER_UNSAFE.search(name):
             raise UpstreamNotConfigured(
                 f"the {kind} credential of consumes {target.namespace!r} cannot be sent as a "
                 "header (a line break, a control character or non-ASCII text); "

@@ -22,10 +22,10 @@ from capabilities_app.runtime import mapping, upstream
 from capabilities_app.runtime.callers import Caller, RestCaller
 from capabilities_app.runtime.catalog import CapabilityContext, Operation, Route, UpstreamOperation
 from capabilities_app.runtime.outcome import JSON, Outcome
+from capabilities_app.runtime.plans import build_request
 from capabilities_app.runtime.requests import (
     apply_authentication,
     as_text,
-    build_request,
     check_header,
     client,
     credential_header,

@@ -53,6 +53,8 @@ __all__ = [
     "BindValue",
     "Binds",
     "Lookup",
+    "Rendering",
+    "compile_render",
     "has_tags",
     "mapping_layer",
     "render",
@@ -280,6 +282,50 @@ def render(template: str, layers: Iterable[Lookup], binds: Binds | None = None) 
             value = value[part]
         return _renderer.str_coerce(value)
     return _renderer.render(_parsed(template), context)
+
+
+Rendering = Callable[[tuple, "Binds | None"], Any]
+
+
+def compile_render(template: str) -> Rendering:
+    """What ``render(template, layers, binds)`` gives, the template read once (``plans``):
+    a bind tag reads the binds on every call (never kept), a plain tag the layers; the
+    rest, and any name the shortcuts do not settle, goes through :func:`render`."""
+    if "{{" not in template:
+        return lambda layers, binds: template
+    single = _ONE_TAG.fullmatch(template)
+    parts = single.group(1).split(".") if single else []
+    if len(parts) == 1:
+        key = parts[0]
+
+        def one(layers: tuple, binds: Binds | None) -> Any:
+            if binds is not None:
+                if key in binds.namespaces():  # a namespace rendered as a value: rare
+                    return render(template, layers, binds)
+                if key in binds.variables():
+                    return BindValue(binds.value(key))
+            for layer in layers:
+                value = layer(key)
+                if value is not MISSING:
+                    return _renderer.str_coerce(value)
+            return ""
+
+        return one
+    if len(parts) == 2:
+        namespace, variable = parts
+
+        def namespaced(layers: tuple, binds: Binds | None) -> Any:
+            if binds is None or namespace not in binds.namespaces():
+                return render(template, layers, binds)
+            if any(
+                s.namespace == namespace and s.provider_key(variable) is not None
+                for s in binds.sources
+            ):
+                return BindValue(binds.value(variable, namespace))
+            return ""
+
+        return namespaced
+    return lambda layers, binds: render(template, layers, binds)
 
 
 def render_value(value: Any, layers: Iterable[Lookup], binds: Binds | None = None) -> Any:
