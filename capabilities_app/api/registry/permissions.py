@@ -4,7 +4,9 @@
   (any grants) or a staff user, when ``REGISTRY_REQUIRE_CLIENT_KEY`` is on; they are
   open when it is off.
 - Writes (``POST``, ``PUT``, ``DELETE``) need a staff user (session, with its CSRF
-  token, or HTTP Basic) or a client key granted ``registry:write``.
+  token, or HTTP Basic) holding the model permission the admin would ask for
+  (``add_capability`` to create, ``change_capability`` to replace, ``delete_capability`` to
+  delete; a superuser has them all), or a client key granted ``registry:write``.
 
 No credential: 401 ``not_authenticated``; a credential without the right: 403
 ``not_granted``. Both problem+json (``api.problems``). They are DRF exceptions, not the
@@ -27,6 +29,12 @@ from capabilities_app.access.clients import Client
 
 __all__ = ["Refused", "RegistryAccess", "Unauthenticated", "writes"]
 
+# The admin's model permissions a staff user needs for each write (PUT may create too).
+PERMISSIONS = {
+    "POST": ("capabilities_app.add_capability",),
+    "PUT": ("capabilities_app.add_capability", "capabilities_app.change_capability"),
+    "DELETE": ("capabilities_app.delete_capability",),
+}
 WHO = (
     "a client key (Authorization: Bearer <key> or X-API-Key: <key>) or a staff user "
     "(session or HTTP Basic)"
@@ -71,8 +79,14 @@ class RegistryAccess(BasePermission):
             if staff or client is not None or not settings.REGISTRY_REQUIRE_CLIENT_KEY:
                 return True
             self.message = f"the registry API needs {WHO}"
-        elif staff or (client is not None and client.grants.registry_write):
+        elif (staff and user.has_perms(PERMISSIONS.get(request.method or "", ()))) or (
+            client is not None and client.grants.registry_write
+        ):
             return True
+        elif staff:
+            needed = ", ".join(PERMISSIONS.get(request.method or "", ()))
+            self.message = f"the user {user.get_username()!r} lacks the permission {needed}"
+            return False
         elif client is not None:
             self.message = f"the client {client.name!r} has no grant for registry:write"
         else:

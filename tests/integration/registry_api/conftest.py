@@ -33,9 +33,19 @@ def seeds():
 
 @pytest.fixture
 def staff(db):
-    return get_user_model().objects.create_user(
+    """A staff user with the admin's permissions on capabilities (add, change, delete)."""
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user(
         "registry-staff", password=STAFF_PASSWORD, is_staff=True
     )
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="capabilities_app",
+            codename__in=("add_capability", "change_capability", "delete_capability"),
+        )
+    )
+    return user
 
 
 @pytest.fixture

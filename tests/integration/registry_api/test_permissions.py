@@ -119,6 +119,14 @@ class TestWrites:
         body = problem(post(client, staff_basic), 403, "not_granted")
         assert "not staff" in body["detail"]
 
+    def test_staff_without_the_admin_permission_is_403_and_nothing_written(
+        self, client, staff_basic, staff
+    ):
+        staff.user_permissions.clear()
+        body = problem(post(client, staff_basic), 403, "not_granted")
+        assert "capabilities_app.add_capability" in body["detail"]
+        assert not Capability.objects.exists()
+
     def test_a_wrong_password_is_401(self, client, staff):
         problem(
             post(client, {"HTTP_AUTHORIZATION": "Basic cmVnaXN0cnktc3RhZmY6bm8="}),
