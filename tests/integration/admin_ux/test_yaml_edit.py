@@ -169,7 +169,7 @@ def test_crlf_from_a_browser_is_saved_as_lf(staff, netbird) -> None:
     state = database_state()
     text = export_yaml(netbird).replace("\n", "\r\n")
     response = staff.post(yaml_url(netbird), {"document": text}, follow=True)
-    assert "no change" in str(list(response.context["messages"])[0])
+    assert "no change" in str(next(iter(response.context["messages"])))
     assert database_state() == state
 
 
