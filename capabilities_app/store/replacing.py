@@ -65,7 +65,7 @@ def replace_document(capability: Capability, text: str, *, max_bytes: int) -> Re
             resolve_import=registry_import_resolver(max_bytes=max_bytes),
         )
         outcome = report.outcomes[0]
-        if outcome.status == "updated":
+        if outcome.status == "updated" and outcome.capability_id is not None:
             Capability.objects.filter(pk=outcome.capability_id).update(
                 **before, edited_at=timezone.now()
             )
