@@ -59,8 +59,8 @@ def test_prefect_summary(staff, prefect) -> None:
         r"cancel-org-subscription-period-end</strong></a>(.*?)</li>", tools, re.S
     ).group(1)
     assert "badge hint" not in cancel  # all three hints false: no badge
-    # Links: edit as YAML, export, validate, catalog page, REST docs.
-    assert f'href="{yaml_url(prefect)}"' in glance
+    # Links: export, validate, catalog page, REST docs (Edit as YAML is the page's tab).
+    assert f'href="{yaml_url(prefect)}"' in page
     assert f'href="/admin/capabilities_app/capability/{prefect.pk}/export/"' in glance
     assert f'href="/admin/capabilities_app/capability/{prefect.pk}/validate/"' in glance
     assert f'href="{served.catalog_url(prefect.name)}"' in glance

@@ -109,8 +109,9 @@ def test_edit_as_yaml_error_then_a_valid_edit_served_by_rest(
     page.locator(".ace_editor").wait_for()
     assert page.evaluate("window.yamlEditor.getValue()") == text
     assert page.locator("textarea.yaml-source").is_hidden()  # Ace over it
-    assert page.locator(".ace_gutter-cell").count() > 20  # line numbers
-    assert page.locator(".ace_meta.ace_tag").count() > 0  # YAML keys highlighted
+    # Line numbers; YAML keys highlighted once Ace has loaded its YAML mode.
+    page.locator(".ace_gutter-cell").nth(20).wait_for()
+    page.locator(".ace_meta.ace_tag").first.wait_for()
     shot(page, "netbird-checkout-yaml")
 
     # An error: the request is refused, the error shown at its line, nothing written.
