@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_ace",  # the admin's YAML editor: Ace as static files, no CDN (docs/admin.md)
     "capabilities_app",
 ]
 

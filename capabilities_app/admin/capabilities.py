@@ -17,22 +17,24 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 
 from capabilities_app.admin.base import PartAdmin, PartInline, link, served_at
 from capabilities_app.admin.forms import ImportYamlForm
+from capabilities_app.admin.yaml_tab import yaml_view
 from capabilities_app.store import checking, editing
 from capabilities_app.store import models as m
 from capabilities_app.store.exporter import export_yaml
 from capabilities_app.store.importer import import_documents, registry_import_resolver, upload_input
 from capabilities_app.store.loader import format_key_path
-from capabilities_app.store.reporting import error_lines, summary_line, warning_lines
+from capabilities_app.store.reporting import grouped, summary_line
+from capabilities_app.store.summary import summarize
 
 # --------------------------------------------------------------------------- capability
 
@@ -251,8 +253,11 @@ class CapabilityAdmin(PartAdmin):
     @admin.action(description="Validate selected (lenient and strict)")
     def validate_action(self, request: HttpRequest, queryset: QuerySet) -> None:
         for capability in queryset:
-            found = checking.validate(capability, max_bytes=settings.REGISTRY_MAX_DOCUMENT_BYTES)
-            self.message_user(request, found.message, _VERDICT_LEVELS[found.verdict])
+            self._validate(request, capability)
+
+    def _validate(self, request: HttpRequest, capability: m.Capability) -> None:
+        found = checking.validate(capability, max_bytes=settings.REGISTRY_MAX_DOCUMENT_BYTES)
+        self.message_user(request, validation_message(found), _VERDICT_LEVELS[found.verdict])
 
     @admin.action(description="Enable selected")
     def enable_action(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -278,6 +283,16 @@ class CapabilityAdmin(PartAdmin):
                 self.admin_site.admin_view(self.export_view),
                 name="capabilities_app_capability_export",
             ),
+            path(
+                "<int:pk>/yaml/",
+                self.admin_site.admin_view(self.yaml_edit_view),
+                name="capabilities_app_capability_yaml",
+            ),
+            path(
+                "<int:pk>/validate/",
+                self.admin_site.admin_view(self.validate_view),
+                name="capabilities_app_capability_validate",
+            ),
         ]
         return own + super().get_urls()
 
@@ -285,6 +300,30 @@ class CapabilityAdmin(PartAdmin):
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
         return _yaml_response(get_object_or_404(m.Capability, pk=pk))
+
+    def yaml_edit_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return yaml_view(self, request, pk)
+
+    def validate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Validate one capability (reads only) and go back to its page."""
+        capability = get_object_or_404(m.Capability, pk=pk)
+        if not self.has_view_permission(request, capability):
+            return HttpResponse(status=403)
+        self._validate(request, capability)
+        return HttpResponseRedirect(reverse("admin:capabilities_app_capability_change", args=[pk]))
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        capability = m.Capability.objects.filter(pk=object_id).first() if object_id else None
+        context = {**(extra_context or {})}
+        if capability is not None and request.method == "GET":
+            context["glance"] = summarize(capability)
+        return super().change_view(request, object_id, form_url, extra_context=context)
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_add_permission(request):
@@ -322,11 +361,14 @@ class CapabilityAdmin(PartAdmin):
                 capability = m.Capability.objects.filter(pk=kept).first() if kept else None
                 results.append(
                     {
+                        "file": outcome.origin,
                         "line": outcome.line,
                         "status": outcome.status,
                         "link": link(capability, capability.name) if capability else "",
-                        "errors": error_lines(outcome),
-                        "warnings": warning_lines(outcome),
+                        "errors": grouped_lines(outcome.errors, outcome.origin),
+                        "warnings": grouped_lines(
+                            outcome.warnings, outcome.origin, prefix="warning: "
+                        ),
                     }
                 )
         context = {
@@ -337,6 +379,33 @@ class CapabilityAdmin(PartAdmin):
             "results": results,
         }
         return TemplateResponse(request, "admin/capabilities_app/capability/import.html", context)
+
+
+def validation_message(found: checking.Validation) -> str:
+    """The validate action's message, naming the capability as it is written (the
+    admin capitalises a message's first letter, so the name is not put first)."""
+    return f"Validated “{found.name}”: {found.message.removeprefix(found.name + ': ')}"
+
+
+def grouped_lines(
+    diagnostics: list, origin: str, *, prefix: str = "", limit: int = 200
+) -> list[dict[str, Any]]:
+    """Diagnostics per file (the uploaded one first, then each document it imports),
+    repeated ones grouped by rule and path (strict-mode schema errors like lenient
+    warnings): ``[{file, lines}]``."""
+    files: dict[str, list[str]] = {origin: []}
+    shown = 0
+    total = 0
+    for first, more in grouped(diagnostics):
+        total += 1
+        if shown >= limit:
+            continue
+        suffix = f" (and {more} more like it)" if more else ""
+        files.setdefault(first.origin, []).append(f"{prefix}{first}{suffix}")
+        shown += 1
+    if total > shown:
+        files[origin].append(f"... and {total - shown} more")
+    return [{"file": name, "lines": lines} for name, lines in files.items() if lines]
 
 
 def _overview(headings: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> str:

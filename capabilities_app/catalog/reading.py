@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -35,6 +34,7 @@ from capabilities_app.runtime.inputs import input_schema
 from capabilities_app.store import models as m
 from capabilities_app.store import served
 from capabilities_app.store.exporter import export_yaml
+from capabilities_app.store.summary import auth_type, hint_badges
 
 __all__ = [
     "CapabilityPage",
@@ -46,14 +46,6 @@ __all__ = [
     "listing",
     "popular_tags",
 ]
-
-HINT_BADGES = (
-    ("read_only", "read-only"),
-    ("idempotent", "idempotent"),
-    ("destructive", "destructive"),
-    ("open_world", "open-world"),
-)
-
 
 # --------------------------------------------------------------------------- the index
 
@@ -185,11 +177,6 @@ class CapabilityPage:
         return sum(len(e.tools) for e in self.mcp)
 
 
-def _auth_type(authentication: Any) -> str | None:
-    kind = authentication.get("type") if isinstance(authentication, dict) else None
-    return str(kind) if kind else None
-
-
 def rest_parameters(operation: Operation, route: Route) -> list[CurlParam]:
     """What a caller passes to a REST operation, where: the declared parameters by their
     ``in``; without any, the names the operation reads from its caller (the same schema
@@ -249,12 +236,20 @@ def _rest_endpoint(expose: m.Expose, routes: list[Route], capability: str) -> Re
         openapi_url=served.rest_openapi_url(namespace),
         docs_url=served.rest_docs_url(namespace),
         operations=operations,
-        own_authentication=_auth_type(expose.authentication),
+        own_authentication=auth_type(expose.authentication),
     )
 
 
 def _tool(operation: Operation) -> ToolEntry:
-    badges = tuple(text for attr, text in HINT_BADGES if getattr(operation.hints, attr) is True)
+    hints = operation.hints
+    badges = hint_badges(
+        {
+            "read_only": hints.read_only,
+            "idempotent": hints.idempotent,
+            "destructive": hints.destructive,
+            "open_world": hints.open_world,
+        }
+    )
     return ToolEntry(
         name=operation.name,
         title=operation.label,
@@ -276,7 +271,7 @@ def _mcp_endpoint(expose: m.Expose, tools: list[Operation]) -> McpEndpoint:
         stdio_command=shlex.join(served.mcp_stdio_command(namespace)),
         configurations=client_configurations(namespace, url, credentials),
         tools=[_tool(t) for t in tools],
-        own_authentication=_auth_type(expose.authentication),
+        own_authentication=auth_type(expose.authentication),
     )
 
 

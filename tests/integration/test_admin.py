@@ -640,27 +640,28 @@ class TestActions:
         response = run_action(staff, "validate_action", PREFECT_NAME)
         (message,) = messages_of(response)
         assert re.fullmatch(
-            r"prefect-account-billing: valid with \d+ warnings; strict mode finds \d+ errors, "
+            r"Validated “prefect-account-billing”: valid with \d+ warnings; strict mode finds "
+            r"\d+ errors, "
             r"first: capability\.\S+: .+",
             message,
         ), message
 
     def test_validate_a_strictly_valid_capability(self, staff, registry) -> None:
         response = run_action(staff, "validate_action", "shipyard-fleet")
-        assert messages_of(response) == ["shipyard-fleet: valid (strict)"]
+        assert messages_of(response) == ["Validated “shipyard-fleet”: valid (strict)"]
 
     def test_validate_several(self, staff, registry) -> None:
         response = run_action(staff, "validate_action", PREFECT_NAME, "shipyard-fleet")
         shown = messages_of(response)
         assert len(shown) == 2
-        assert "shipyard-fleet: valid (strict)" in shown
+        assert "Validated “shipyard-fleet”: valid (strict)" in shown
 
     def test_validate_a_capability_that_imports_shared_consumes(self, staff) -> None:
         import_files(SHARED / "step5-registry-consumes.yaml", SHARED / "legacy-consumes.yaml")
         import_files(TUTORIAL / "step-5-shipyard-multi-source.yml")
         response = run_action(staff, "validate_action", "step-5-shipyard-multi-source")
         (message,) = messages_of(response)
-        assert message.startswith("step-5-shipyard-multi-source: valid"), message
+        assert message.startswith("Validated “step-5-shipyard-multi-source”: valid"), message
 
     def test_disable_and_enable(self, staff, registry) -> None:
         response = run_action(staff, "disable_action", PREFECT_NAME, "netbird-checkout")
