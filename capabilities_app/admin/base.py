@@ -4,8 +4,8 @@ named (``part_label``) and chosen by autocomplete, the way back to the capabilit
 
 Each part has its own change page; a parent's page lists its children inline with a
 link to each child's page (per-level pages scale to capabilities with hundreds of
-operations, where one nested page would not). A part's page reads Home › Capabilities ›
-its capability › its parents › the part, and saving it returns to its capability.
+operations, where one nested page would not). A part's page reads Home > Capabilities >
+its capability > its parents > the part, and saving it returns to its capability.
 Pages render in a number of queries that does not grow with the parts they list: the
 related parts they name are loaded with their rows (``LABEL_RELATED``).
 
@@ -19,9 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
@@ -59,8 +61,9 @@ _LABELS: dict[type[models.Model], Callable[[Any], str]] = {
     m.ConsumedOperation: lambda o: o.call_name,
     m.Expose: lambda o: f"{o.type}:{o.namespace or '-'} ({o.capability.name})",
     m.ExposedResource: lambda o: f"{o.path} ({o.expose.namespace})",
-    m.ExposedOperation: lambda o: f"{o.method} {o.resource.path}"
-    + (f" ({o.name})" if o.name else ""),
+    m.ExposedOperation: lambda o: (
+        f"{o.method} {o.resource.path}" + (f" ({o.name})" if o.name else "")
+    ),
     m.Tool: lambda o: f"{o.name} ({o.expose.namespace})",
     m.McpResource: lambda o: f"{o.name} ({o.expose.namespace})",
     m.McpPrompt: lambda o: f"{o.name} ({o.expose.namespace})",
@@ -135,6 +138,44 @@ def served_at(expose) -> str:
     return found.url if found is not None else "-"
 
 
+class LabelledInlines:
+    """A page whose inline rows label their controls (``labelled``)."""
+
+    def get_formsets_with_inlines(self, request, obj=None):
+        for formset, inline in super().get_formsets_with_inlines(request, obj):  # type: ignore[misc]
+            yield labelled(formset), inline
+
+
+def labelled(formset: type) -> type:
+    """``formset`` whose row controls carry an ``aria-label`` naming field and row: a
+    tabular inline's cells have no ``<label>`` ("Name (tool 3)", "Delete (tool 3)")."""
+
+    class Labelled(formset):
+        def add_fields(self, form, index) -> None:
+            super().add_fields(form, index)
+            what = self.model._meta.verbose_name
+            row = f" ({what} {index + 1})" if index is not None else f" (new {what})"
+            for name, field in form.fields.items():
+                label = capfirst(field.label or name.replace("_", " "))
+                widget = getattr(field.widget, "widget", field.widget)  # the admin's wrapper
+                widget.attrs.setdefault("aria-label", f"{label}{row}")
+
+    Labelled.__name__ = Labelled.__qualname__ = formset.__name__
+    return Labelled
+
+
+def name_date_and_time(field):
+    """A date and time field's two inputs, named for assistive technology: the admin's
+    split widget writes "Date:" and "Time:" as bare text, its label points to neither."""
+    widget = getattr(field, "widget", None)
+    widget = getattr(widget, "widget", widget)  # the admin's wrapper
+    if isinstance(widget, forms.SplitDateTimeWidget):
+        label = capfirst(field.label or "")
+        widget.widgets[0].attrs.setdefault("aria-label", f"{label}: date")
+        widget.widgets[1].attrs.setdefault("aria-label", f"{label}: time")
+    return field
+
+
 class PartFields:
     """Form fields of part pages and inline rows: JSON parts as YAML (``YamlField``),
     related parts by name (``part_label``) through a select that names its choice
@@ -160,7 +201,7 @@ class PartFields:
         return field
 
 
-class PartAdmin(PartFields, admin.ModelAdmin):
+class PartAdmin(LabelledInlines, PartFields, admin.ModelAdmin):
     """Every change made here goes through ``editing.record_edit`` (stamp, imports).
 
     Foreign keys are autocompletes by default (every part admin has ``search_fields``);
@@ -169,11 +210,6 @@ class PartAdmin(PartFields, admin.ModelAdmin):
 
     form = PartForm
     save_on_top = True
-
-    def __init__(self, model, admin_site) -> None:
-        super().__init__(model, admin_site)
-        if model is not m.Capability and self.change_form_template is None:
-            self.change_form_template = PART_FORM_TEMPLATE
 
     def get_autocomplete_fields(self, request: HttpRequest):
         # Every foreign key (parents too), unless the admin asks for a raw id field.
@@ -194,11 +230,14 @@ class PartAdmin(PartFields, admin.ModelAdmin):
         return queryset.select_related(*related) if related else queryset
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        if obj is not None and not isinstance(obj, m.Capability):
-            parents = trail(obj)
-            context["part_trail"] = [(link(p, part_label(p)), p) for p in parents]
+        part = self.model is not m.Capability
+        if part and obj is not None:
+            context["part_trail"] = [(link(p, part_label(p)), p) for p in trail(obj)]
             context["part_title"] = f"{capfirst(self.model._meta.verbose_name)} {obj}"
-        return super().render_change_form(request, context, add, change, form_url, obj)
+        response = super().render_change_form(request, context, add, change, form_url, obj)
+        if part and self.change_form_template is None and isinstance(response, TemplateResponse):
+            response.template_name = PART_FORM_TEMPLATE
+        return response
 
     def _back_to_capability(self, request: HttpRequest, obj) -> HttpResponseRedirect | None:
         """Where "Save" leads from a part's page: its capability's page (not the list of
@@ -254,11 +293,8 @@ class PartAdmin(PartFields, admin.ModelAdmin):
 
 
 class PartInline(PartFields, admin.TabularInline):
-    """A parent's rows of one kind of part, each with a link to its own page.
-
-    Rows come with what their cells name (``select_related``), and each control of a row
-    is labelled for assistive technology (a table cell has no ``<label>``): "Name (tool 3)".
-    """
+    """A parent's rows of one kind of part, each with a link to its own page; rows come
+    with what their cells name (``select_related``)."""
 
     form = PartForm
     extra = 0
@@ -268,22 +304,3 @@ class PartInline(PartFields, admin.TabularInline):
         related = related_of(self.model, *self.get_autocomplete_fields(request))
         queryset = super().get_queryset(request)
         return queryset.select_related(*related) if related else queryset
-
-    def get_formset(self, request, obj=None, **kwargs):
-        return labelled(super().get_formset(request, obj, **kwargs))
-
-
-def labelled(formset: type) -> type:
-    """``formset`` whose row controls carry an ``aria-label`` naming field and row."""
-
-    class Labelled(formset):  # type: ignore[valid-type, misc]
-        def add_fields(self, form, index) -> None:
-            super().add_fields(form, index)
-            what = self.model._meta.verbose_name
-            row = f" ({what} {index + 1})" if index is not None else f" (new {what})"
-            for name, field in form.fields.items():
-                label = capfirst(field.label or name.replace("_", " "))
-                field.widget.attrs.setdefault("aria-label", f"{label}{row}")
-
-    Labelled.__name__ = Labelled.__qualname__ = formset.__name__
-    return Labelled

@@ -180,7 +180,13 @@ class ToolAdmin(PartAdmin):
         "destructive_hint",
     )
     list_filter = ("read_only_hint", "destructive_hint", "idempotent_hint", "open_world_hint")
-    search_fields = ("name", "label", "description", "expose__namespace", "expose__capability__name")
+    search_fields = (
+        "name",
+        "label",
+        "description",
+        "expose__namespace",
+        "expose__capability__name",
+    )
     autocomplete_fields = ("call", "ref")
     list_select_related = ("expose__capability", "call__resource__consumes")
     fieldsets = (

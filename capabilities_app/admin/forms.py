@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import yaml
 from django import forms
@@ -23,7 +23,6 @@ from capabilities_app.store import checking
 from capabilities_app.store.loader import parse_source
 from capabilities_app.store.models import CallingPart, ClientGrant
 from capabilities_app.store.vocabulary import NAME_PATTERN
-
 
 # --------------------------------------------------------------------------- JSON parts as YAML
 
@@ -69,7 +68,7 @@ class YamlTextarea(forms.Textarea):
     """A monospace textarea as tall as its text (2 to 30 lines)."""
 
     class Media:
-        css = {"all": ["capabilities_app/admin-parts.css"]}
+        css: ClassVar[dict[str, list[str]]] = {"all": ["capabilities_app/admin-parts.css"]}
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__({"class": "yaml-field", "spellcheck": "false", **(attrs or {})})
@@ -93,7 +92,6 @@ class YamlField(forms.JSONField):
     """
 
     widget = YamlTextarea
-    default_error_messages = {"null": "Leave it empty rather than null."}
 
     def __init__(self, *, empty: Any = None, **kwargs) -> None:
         kwargs.setdefault("widget", YamlTextarea)
@@ -123,7 +121,7 @@ class YamlField(forms.JSONField):
             ) from error
         if data is None:
             if self.empty is not None:
-                raise forms.ValidationError(self.error_messages["null"], code="null")
+                raise forms.ValidationError("Leave it empty rather than null.", code="null")
             return None
         return data
 
@@ -196,8 +194,8 @@ class PartForm(forms.ModelForm):
             widget = getattr(field.widget, "widget", field.widget)  # inside the admin's wrapper
             if isinstance(widget, KnownAutocompleteSelect):
                 related = self._meta.model._meta.get_field(name)
-                if related.is_cached(self.instance):  # type: ignore[union-attr]
-                    widget.known = related.get_cached_value(self.instance)  # type: ignore[union-attr]
+                if related.is_cached(self.instance):
+                    widget.known = related.get_cached_value(self.instance)
 
     def clean(self) -> dict[str, Any]:
         super().clean()

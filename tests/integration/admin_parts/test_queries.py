@@ -94,4 +94,6 @@ def test_the_expose_page_names_each_tools_call(staff) -> None:
 
 
 def _op(capability: m.Capability, i: int) -> m.ConsumedOperation:
-    return m.ConsumedOperation.objects.get(resource__consumes__capability=capability, name=f"op-{i}")
+    return m.ConsumedOperation.objects.get(
+        resource__consumes__capability=capability, name=f"op-{i}"
+    )
