@@ -21,6 +21,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.db import models
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -28,7 +29,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
-from capabilities_app.admin.forms import KnownAutocompleteSelect, PartForm, YamlField
+from capabilities_app.admin.forms import (
+    KnownAutocompleteSelect,
+    PartForm,
+    YamlField,
+    YamlTextarea,
+)
 from capabilities_app.store import editing
 from capabilities_app.store import models as m
 from capabilities_app.store.layout import PARTS
@@ -299,6 +305,19 @@ class PartInline(PartFields, admin.TabularInline):
     form = PartForm
     extra = 0
     show_change_link = True
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is None:
+            return field
+        # A row's text (a description) in a short box that grows with its cell, not 40 by 10.
+        if isinstance(field.widget, forms.Textarea) and not isinstance(field.widget, YamlTextarea):
+            field.widget.attrs.update({"rows": 2})
+        # A row's call is chosen in its select; the add/change/view links are on its page.
+        if isinstance(field.widget, RelatedFieldWidgetWrapper):
+            field.widget.can_add_related = field.widget.can_change_related = False
+            field.widget.can_delete_related = field.widget.can_view_related = False
+        return field
 
     def get_queryset(self, request: HttpRequest):
         related = related_of(self.model, *self.get_autocomplete_fields(request))

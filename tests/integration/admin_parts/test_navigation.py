@@ -153,7 +153,7 @@ def test_saving_the_capability_still_returns_to_the_list(staff, prefect) -> None
 
 def crumbs(page: str) -> list[tuple[str | None, str]]:
     """The breadcrumbs as (link or None, text)."""
-    found = re.search(r'<nav class="breadcrumbs[^"]*"[^>]*>(.*?)</nav>', page, re.S)
+    found = re.search(r'<div class="breadcrumbs part-breadcrumbs">(.*?)</div>', page, re.S)
     assert found, "no breadcrumbs"
     items = [item.strip() for item in found.group(1).split("&rsaquo;")]
     result = []
