@@ -446,7 +446,6 @@ class BindKeyInline(admin.TabularInline):
 class BindAdmin(PartAdmin):
     list_display = ("namespace", "capability", "scope", "location")
     search_fields = ("namespace", "capability__name")
-    raw_id_fields = ("capability",)
     inlines = (BindKeyInline,)
 
 

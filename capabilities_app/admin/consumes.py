@@ -44,7 +44,6 @@ class ConsumesAdmin(PartAdmin):
     list_display = ("namespace", "capability", "base_uri", "is_imported")
     list_filter = ("capability__enabled",)
     search_fields = ("namespace", "capability__name", "base_uri")
-    raw_id_fields = ("capability",)
     fieldsets = (
         (None, {"fields": ("capability", "scope", "position", "namespace", "type")}),
         ("Upstream", {"fields": ("base_uri", "authentication", "description")}),
@@ -79,7 +78,6 @@ class ConsumedOperationInline(PartInline):
 class ConsumedResourceAdmin(PartAdmin):
     list_display = ("name", "path", "consumes", "capability_link")
     search_fields = ("name", "path", "consumes__namespace")
-    raw_id_fields = ("consumes",)
     inlines = (ResourceParameterInline, ConsumedOperationInline)
     list_select_related = ("consumes__capability",)
 
@@ -99,7 +97,6 @@ class ConsumedOperationAdmin(PartAdmin):
     list_display = ("name", "method", "resource_path", "namespace", "capability_link")
     list_filter = ("method",)
     search_fields = ("name", "description", "resource__path", "resource__consumes__namespace")
-    raw_id_fields = ("resource",)
     list_select_related = ("resource__consumes__capability",)
     inlines = (OperationParameterInline, ConsumedOutputParameterInline)
 
@@ -124,10 +121,8 @@ class ConsumedOperationAdmin(PartAdmin):
 class ConsumedParameterAdmin(PartAdmin):
     list_display = ("name", "location", "type", "required", "operation", "resource", "consumes")
     search_fields = ("name",)
-    raw_id_fields = ("consumes", "resource", "operation")
 
 
 @admin.register(m.ConsumedOutputParameter)
 class ConsumedOutputParameterAdmin(PartAdmin):
     list_display = ("name", "type", "value", "operation")
-    raw_id_fields = ("operation",)

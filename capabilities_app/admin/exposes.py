@@ -18,10 +18,12 @@ from capabilities_app.admin.base import (
     PART_FIELDS,
     PartAdmin,
     PartInline,
+    link,
     served_at,
 )
 from capabilities_app.admin.forms import CallerForm, ParameterFormSet
 from capabilities_app.store import models as m
+from capabilities_app.store.served import rest_url
 
 # --------------------------------------------------------------------------- exposes
 
@@ -63,7 +65,6 @@ class ExposeAdmin(PartAdmin):
     list_display = ("namespace", "type", "capability", "served_at", "transport")
     list_filter = ("type",)
     search_fields = ("namespace", "capability__name")
-    raw_id_fields = ("capability",)
     list_select_related = ("capability",)
 
     def get_inlines(self, request: HttpRequest, obj: m.Expose | None):
@@ -105,7 +106,6 @@ class ExposedOperationInline(PartInline):
 class ExposedResourceAdmin(PartAdmin):
     list_display = ("path", "name", "expose")
     search_fields = ("path", "name", "expose__namespace")
-    raw_id_fields = ("expose",)
     list_select_related = ("expose",)
     inlines = (ResourceExposedParameterInline, ExposedOperationInline)
 
@@ -128,19 +128,29 @@ class ExposedOperationAdmin(PartAdmin):
         "steps",
         "mappings",
     )
-    list_display = ("__str__", "resource", "call")
+    list_display = ("__str__", "resource", "served_at", "call", "capability_link")
+    list_filter = ("method",)
     search_fields = ("name", "resource__path", "resource__expose__namespace")
-    raw_id_fields = ("resource",)
     autocomplete_fields = ("call", "ref")
-    list_select_related = ("resource", "call__resource__consumes")
+    list_select_related = ("resource__expose__capability", "call__resource__consumes")
     inlines = (OperationExposedParameterInline,)
+
+    @admin.display(description="served at")
+    def served_at(self, obj: m.ExposedOperation) -> str:
+        expose = obj.resource.expose
+        if expose.type != m.Expose.Type.REST or not expose.namespace:
+            return "-"
+        return f"{obj.method} {rest_url(expose.namespace, obj.resource.path)}"
+
+    @admin.display(description="capability")
+    def capability_link(self, obj: m.ExposedOperation) -> str:
+        return link(obj.resource.expose.capability)
 
 
 @admin.register(m.ExposedParameter)
 class ExposedParameterAdmin(PartAdmin):
     list_display = ("name", "location", "type", "resource", "operation")
     search_fields = ("name",)
-    raw_id_fields = ("resource", "operation")
 
 
 class ToolParameterInline(PartInline):
@@ -161,12 +171,24 @@ class FunctionToolParameterInline(ToolParameterInline):
 @admin.register(m.Tool)
 class ToolAdmin(PartAdmin):
     form = CallerForm
-    list_display = ("name", "expose", "call", "read_only_hint", "destructive_hint")
+    list_display = (
+        "name",
+        "expose",
+        "capability_link",
+        "call",
+        "read_only_hint",
+        "destructive_hint",
+    )
     list_filter = ("read_only_hint", "destructive_hint", "idempotent_hint", "open_world_hint")
-    search_fields = ("name", "label", "description", "expose__namespace")
-    raw_id_fields = ("expose",)
+    search_fields = (
+        "name",
+        "label",
+        "description",
+        "expose__namespace",
+        "expose__capability__name",
+    )
     autocomplete_fields = ("call", "ref")
-    list_select_related = ("expose", "call__resource__consumes")
+    list_select_related = ("expose__capability", "call__resource__consumes")
     fieldsets = (
         (None, {"fields": ("expose", "position", "name", "label", "description")}),
         (
@@ -186,12 +208,15 @@ class ToolAdmin(PartAdmin):
     )
     inlines = (ToolToolParameterInline,)
 
+    @admin.display(description="capability", ordering="expose__capability__name")
+    def capability_link(self, obj: m.Tool) -> str:
+        return link(obj.expose.capability)
+
 
 @admin.register(m.ToolParameter)
 class ToolParameterAdmin(PartAdmin):
     list_display = ("name", "type", "required", "tool", "function")
     search_fields = ("name",)
-    raw_id_fields = ("tool", "function")
 
 
 @admin.register(m.McpResource)
@@ -210,7 +235,6 @@ class McpResourceAdmin(PartAdmin):
     )
     list_display = ("name", "uri", "expose")
     search_fields = ("name", "uri")
-    raw_id_fields = ("expose",)
     autocomplete_fields = ("call",)
 
 
@@ -218,7 +242,6 @@ class McpResourceAdmin(PartAdmin):
 class McpPromptAdmin(PartAdmin):
     list_display = ("name", "label", "expose")
     search_fields = ("name", "label")
-    raw_id_fields = ("expose",)
 
 
 # --------------------------------------------------------------------------- aggregates
@@ -234,7 +257,6 @@ class AggregateFunctionInline(PartInline):
 class AggregateAdmin(PartAdmin):
     list_display = ("namespace", "label", "capability")
     search_fields = ("namespace", "label")
-    raw_id_fields = ("capability",)
     inlines = (AggregateFunctionInline,)
 
 
@@ -252,6 +274,5 @@ class AggregateFunctionAdmin(PartAdmin):
     )
     list_display = ("name", "aggregate", "call")
     search_fields = ("name", "aggregate__namespace")
-    raw_id_fields = ("aggregate",)
     autocomplete_fields = ("call",)
     inlines = (FunctionToolParameterInline,)

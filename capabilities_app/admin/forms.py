@@ -1,21 +1,174 @@
 """Forms of the admin: part editing that keeps what was written and checks ``with``
-references (through ``checking``), the YAML upload, and client key grants (through
-``clients``). A surface module: never imports ``api`` or ``mcp``."""
+references (through ``checking``), JSON parts edited as YAML (``YamlField``), the YAML
+upload, and client key grants (through ``clients``). A surface module: never imports
+``api`` or ``mcp``."""
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+import json
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import yaml
 from django import forms
+from django.conf import settings
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.forms.models import BaseInlineFormSet
 
 from capabilities_app.access import clients
-from capabilities_app.core.errors import InvalidGrant
+from capabilities_app.core.errors import InvalidGrant, SpecError
 from capabilities_app.store import checking
+from capabilities_app.store.loader import parse_source
 from capabilities_app.store.models import CallingPart, ClientGrant
 from capabilities_app.store.vocabulary import NAME_PATTERN
+
+# --------------------------------------------------------------------------- JSON parts as YAML
+
+if TYPE_CHECKING:
+    _BaseDumper = yaml.SafeDumper
+else:  # libyaml's emitter, when PyYAML was built with it (as the exporter)
+    _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+# Characters a textarea would not give back as they are (a browser posts every line break
+# as CRLF) or a YAML reader reads as a line break: such strings are written double-quoted,
+# with escapes.
+_ESCAPED = frozenset("\r\x85\u2028\u2029\x7f") | {chr(c) for c in range(32) if chr(c) not in "\n\t"}
+
+
+class _Dumper(_BaseDumper):
+    """Block style throughout; multi-line strings as literal blocks (as the export)."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    if any(ch in _ESCAPED for ch in value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def yaml_text(value: Any) -> str:
+    """``value`` (JSON data) as YAML text that reads back as exactly ``value``."""
+    text = yaml.dump(value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10**9)
+    if text.endswith("\n...\n"):  # a lone scalar's document end marker
+        text = text[: -len("...\n")]
+    return text
+
+
+class YamlText(str):
+    """Text as it was posted (shown again as it was written, valid or not)."""
+
+
+class YamlTextarea(forms.Textarea):
+    """A monospace textarea as tall as its text (2 to 30 lines)."""
+
+    class Media:
+        css: ClassVar[dict[str, list[str]]] = {"all": ["capabilities_app/admin-parts.css"]}
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__({"class": "yaml-field", "spellcheck": "false", **(attrs or {})})
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        lines = (value or "").count("\n") + 1
+        context["widget"]["attrs"]["rows"] = max(2, min(30, lines + 1))
+        return context
+
+
+class YamlField(forms.JSONField):
+    """A JSON part (steps, mappings, output parameters, schemas, other keys, …) edited
+    as YAML, read by the importer's reader (``loader.parse_source``: plain YAML only,
+    duplicate keys refused, timestamps kept as text).
+
+    The field's empty value (``None``, or ``{}`` for other keys) is shown empty, never
+    ``null``; an empty textarea saves it back. Anything else is written so it reads back
+    exactly as stored: opening a page and saving it changes nothing. Bad YAML is a form
+    error naming its line and column in the textarea.
+    """
+
+    widget = YamlTextarea
+
+    def __init__(self, *, empty: Any = None, **kwargs) -> None:
+        kwargs.setdefault("widget", YamlTextarea)
+        super().__init__(**kwargs)
+        self.strip = False
+        self.empty = empty
+
+    def _empty(self) -> Any:
+        return copy.deepcopy(self.empty)
+
+    def to_python(self, value: Any) -> Any:
+        if self.disabled:
+            return value
+        if value is None or not str(value).strip():
+            return self._empty()
+        text = str(value).replace("\r\n", "\n")
+        try:
+            data = parse_source(
+                text, origin="field", max_bytes=settings.REGISTRY_MAX_DOCUMENT_BYTES
+            ).data
+        except SpecError as error:
+            first = error.diagnostics[0]
+            raise forms.ValidationError(
+                "Line %(line)s, column %(column)s: %(message)s",
+                code="invalid",
+                params={"line": first.line, "column": first.column, "message": first.message},
+            ) from error
+        if data is None:
+            if self.empty is not None:
+                raise forms.ValidationError("Leave it empty rather than null.", code="null")
+            return None
+        return data
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        if self.disabled:
+            return initial
+        return None if data is None else YamlText(data)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, YamlText):
+            return value
+        if value is None or value == self.empty:
+            return ""
+        return yaml_text(value)
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        if self.disabled:
+            return False
+        try:
+            value = self.to_python(data)
+        except forms.ValidationError:
+            return True
+        return json.dumps(initial) != json.dumps(value)
+
+
+class KnownAutocompleteSelect(AutocompleteSelect):
+    """An autocomplete select that names its chosen object without a query when the
+    form already holds it (``known``: the instance's related object, loaded with
+    ``select_related``). One query per row otherwise: a page of a hundred tools ran a
+    hundred and more for its ``call`` selects."""
+
+    known: Any = None
+
+    def optgroups(self, name, value, attr=None):
+        chosen = [str(v) for v in value if str(v) not in self.choices.field.empty_values]
+        known = self.known
+        if known is None or chosen != [str(known.pk)]:
+            return super().optgroups(name, value, attr)
+        options: list[dict[str, Any]] = []
+        if not self.is_required:
+            options.append(self.create_option(name, "", "", False, 0))
+        label = self.choices.field.label_from_instance(known)
+        options.append(self.create_option(name, known.pk, label, True, len(options)))
+        return [(None, options, 0)]
+
+
+# --------------------------------------------------------------------------- part forms
 
 
 class PartForm(forms.ModelForm):
@@ -35,9 +188,14 @@ class PartForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
+        for name, field in self.fields.items():
             if type(field) is forms.CharField and isinstance(field.widget, forms.Textarea):
                 field.strip = False
+            widget = getattr(field.widget, "widget", field.widget)  # inside the admin's wrapper
+            if isinstance(widget, KnownAutocompleteSelect):
+                related = self._meta.model._meta.get_field(name)
+                if related.is_cached(self.instance):
+                    widget.known = related.get_cached_value(self.instance)
 
     def clean(self) -> dict[str, Any]:
         super().clean()

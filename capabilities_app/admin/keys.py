@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from capabilities_app.access import clients
+from capabilities_app.admin.base import LabelledInlines, name_date_and_time
 from capabilities_app.admin.forms import ClientGrantForm
 from capabilities_app.store import models as m
 
@@ -49,7 +50,7 @@ class ClientGrantInline(admin.TabularInline):
 
 
 @admin.register(m.ClientKey)
-class ClientKeyAdmin(admin.ModelAdmin):
+class ClientKeyAdmin(LabelledInlines, admin.ModelAdmin):
     """Client keys: made here (the key is shown once, on the answer to the save), revoked
     (an action, and a button on the key's page), re-granted (the grants inline).
 
@@ -87,6 +88,9 @@ class ClientKeyAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj=None):
         return self.add_fieldsets if obj is None else self.fieldsets
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        return name_date_and_time(super().formfield_for_dbfield(db_field, request, **kwargs))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).prefetch_related("grants")
