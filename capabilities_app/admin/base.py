@@ -282,8 +282,18 @@ class PartAdmin(LabelledInlines, PartFields, admin.ModelAdmin):
         editing.record_edit([form.instance, *touched] if touched else [])
 
     def delete_model(self, request, obj) -> None:
+        # Where to go once it is gone: its capability, found while the part still leads there.
+        if not isinstance(obj, m.Capability):
+            request._registry_back = self._back_to_capability(request, obj)
         editing.record_edit([obj])
         super().delete_model(request, obj)
+
+    def response_delete(self, request, obj_display, obj_id):
+        response = super().response_delete(request, obj_display, obj_id)  # the message
+        back = getattr(request, "_registry_back", None)
+        if back is not None and isinstance(response, HttpResponseRedirect):
+            return back
+        return response
 
     def delete_queryset(self, request, queryset) -> None:
         editing.record_edit(list(queryset))

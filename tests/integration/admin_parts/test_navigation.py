@@ -118,6 +118,17 @@ def test_saving_any_part_returns_to_its_capability(staff, every_part) -> None:
     assert wrong == []
 
 
+def test_deleting_a_part_returns_to_its_capability(staff, prefect) -> None:
+    doomed = tool()
+    url = reverse("admin:capabilities_app_tool_delete", args=[doomed.pk])
+    response = staff.post(url, {"post": "yes"})
+    assert response.status_code == 302
+    assert response["Location"] == change_url(prefect)
+    assert not m.Tool.objects.filter(pk=doomed.pk).exists()
+    messages = [str(message) for message in staff.get(response["Location"]).context["messages"]]
+    assert any("was deleted successfully" in message for message in messages), messages
+
+
 def _capability_of(part) -> m.Capability:
     from capabilities_app.store.editing import capability_of
 
