@@ -15,6 +15,7 @@ from registry.wsgi import application
 from tests.conftest import SHIPYARD, run_command
 from tests.integration.registry_api.conftest import API
 from tests.support.keys import make_key
+from tests.support.wsgi import test_connection_kept
 
 pytestmark = pytest.mark.django_db
 
@@ -57,10 +58,12 @@ schema = schemathesis.openapi.from_wsgi(f"{API}/schema/", application)
 @pytest.fixture
 def registry_with_a_writer(keys_required, settings):
     """Keys required (so every operation's security is real), the shipyard seed stored, and
-    a key granted registry:write; writes are rolled back with the test's transaction."""
+    a key granted registry:write; writes are rolled back with the test's transaction, whose
+    connection the WSGI application called directly must leave open."""
     settings.ALLOWED_HOSTS = ["*"]
     assert run_command("import_capability", str(SHIPYARD)).code == 0
-    return {"Authorization": f"Bearer {make_key('schemathesis', 'registry:write')}"}
+    with test_connection_kept():
+        yield {"Authorization": f"Bearer {make_key('schemathesis', 'registry:write')}"}
 
 
 @pytest.mark.django_db(transaction=False)
