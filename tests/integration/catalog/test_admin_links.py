@@ -1,4 +1,6 @@
-"""The admin and the catalog point at each other, and the admin shows where the
+"""Issue 13 point 3.
+
+The admin and the catalog point at each other, and the admin shows where the
 registry serves each expose rather than the document's ports."""
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""The catalog in a real browser: Playwright drives Debian's Chromium against a live
+"""Issue 13 point 3.
+
+The catalog in a real browser: Playwright drives Debian's Chromium against a live
 server, at 1400x900 and at a phone's width; screenshots go to var/screenshots/catalog/.
 
 Needs ``/usr/bin/chromium`` (skipped without it, a failure on CI), as the admin's

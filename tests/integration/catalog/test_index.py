@@ -1,4 +1,6 @@
-"""The catalog's index ``/``: enabled capabilities, search, tags, counts, pages, and a
+"""Issue 13 point 3.
+
+The catalog's index ``/``: enabled capabilities, search, tags, counts, pages, and a
 constant number of queries however many capabilities there are."""
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""A client configuration copied from a catalog page connects: the SDK's streamable HTTP
+"""Issue 13 point 3.
+
+A client configuration copied from a catalog page connects: the SDK's streamable HTTP
 client, given the URL and headers of the page's JSON (the key placeholder replaced by a
 real client key), lists the tools of a real MCP server process serving the seed."""
 

@@ -1,4 +1,6 @@
-"""A capability's page ``/catalog/<name>/``: what it serves and how to call it, its
+"""Issue 13 point 3.
+
+A capability's page ``/catalog/<name>/``: what it serves and how to call it, its
 document, the staff link, the 404s; and that a hostile document stays data."""
 
 from __future__ import annotations
