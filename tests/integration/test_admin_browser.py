@@ -7,7 +7,6 @@ browser downloads are never used). Without it they are skipped, except on CI
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,21 +19,8 @@ from capabilities_app.store.exporter import export_yaml
 from capabilities_app.store.importer import import_documents, text_input
 from tests.conftest import NETBIRD, PREFECT, SHIPYARD, run_command
 from tests.integration.rest.conftest import load
+from tests.support.browser import TIMEOUT_MS, admin_for_the_browser, chromium, log_in
 from tests.support.upstream import Answer
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-USERNAME = "admin"
-PASSWORD = "browser-test-password"
-TIMEOUT_MS = 15_000
 
 pytestmark = [
     pytest.mark.browser,
@@ -43,50 +29,15 @@ pytestmark = [
 ]
 
 
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = (
-        f"{CHROMIUM} is missing: the browser tests drive Debian's Chromium "
-        "(apt-get install chromium)"
-    )
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI=true, so this is a failure, not a skip")
-    pytest.skip(reason)
-
-
 @pytest.fixture
 def page(live_server, settings, monkeypatch, django_user_model) -> Iterator:
     """A Chromium page, and an admin user to log in with."""
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM
-    # calls (setup and checks, never concurrent with a request) are still sync code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    django_user_model.objects.create_superuser(USERNAME, "admin@example.org", PASSWORD)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            context = browser.new_context(base_url=live_server.url, accept_downloads=True)
-            context.set_default_timeout(TIMEOUT_MS)
-            yield context.new_page()
-            context.close()
-        finally:
-            browser.close()
-
-
-def log_in(page) -> None:
-    page.goto("/admin/")
-    assert "/admin/login/" in page.url
-    page.fill("#id_username", USERNAME)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url("**/admin/")
-    assert page.locator("#user-tools").inner_text().upper().startswith("WELCOME")
+    admin_for_the_browser(settings, monkeypatch, django_user_model)
+    with chromium() as browser:
+        context = browser.new_context(base_url=live_server.url, accept_downloads=True)
+        context.set_default_timeout(TIMEOUT_MS)
+        yield context.new_page()
+        context.close()
 
 
 def test_edit_a_tool_description_and_export_it(page, tmp_path: Path) -> None:

@@ -17,16 +17,8 @@ import yaml
 from capabilities_app.store import models as m
 from capabilities_app.store.exporter import export_yaml
 from tests.conftest import PREFECT, run_command
-from tests.integration.test_admin_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PASSWORD,
-    TIMEOUT_MS,
-    USERNAME,
-    _require_chromium,
-    log_in,
-)
 from tests.support.admin_forms import change_url
+from tests.support.browser import TIMEOUT_MS, admin_for_the_browser, chromium, log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -45,25 +37,14 @@ CRUMB = "\u203a"  # between breadcrumbs
 @pytest.fixture
 def page(live_server, settings, monkeypatch, django_user_model) -> Iterator:
     """A Chromium page of 1,400 by 900, and an admin user to log in with."""
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    django_user_model.objects.create_superuser(USERNAME, "admin@example.org", PASSWORD)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    admin_for_the_browser(settings, monkeypatch, django_user_model)
+    with chromium() as browser:
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": WIDTH, "height": HEIGHT}
         )
-        try:
-            context = browser.new_context(
-                base_url=live_server.url, viewport={"width": WIDTH, "height": HEIGHT}
-            )
-            context.set_default_timeout(TIMEOUT_MS)
-            yield context.new_page()
-            context.close()
-        finally:
-            browser.close()
+        context.set_default_timeout(TIMEOUT_MS)
+        yield context.new_page()
+        context.close()
 
 
 def screenshot(page, name: str) -> None:

@@ -19,15 +19,7 @@ from capabilities_app.store import models as m
 from capabilities_app.store.exporter import export_yaml
 from tests.conftest import NETBIRD, PREFECT, ROOT, database_state, run_command
 from tests.integration.rest.conftest import load
-from tests.integration.test_admin_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PASSWORD,
-    TIMEOUT_MS,
-    USERNAME,
-    _require_chromium,
-    log_in,
-)
+from tests.support.browser import TIMEOUT_MS, admin_for_the_browser, chromium, log_in
 
 SCREENSHOTS = ROOT / "var" / "screenshots" / "admin"
 WIDTH, HEIGHT = 1400, 900
@@ -43,21 +35,10 @@ pytestmark = [
 @pytest.fixture
 def browser(live_server, settings, monkeypatch, django_user_model) -> Iterator:
     """Debian's Chromium, and an admin user to log in with."""
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    django_user_model.objects.create_superuser(USERNAME, "admin@example.org", PASSWORD)
+    admin_for_the_browser(settings, monkeypatch, django_user_model)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def new_page(browser, live_server, *, javascript: bool = True):

@@ -15,8 +15,7 @@ import pytest
 
 from tests.conftest import NETBIRD, PREFECT, ROOT
 from tests.integration.rest.conftest import load
-from tests.integration.test_admin_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
-from tests.integration.test_admin_browser import _require_chromium as require_chromium
+from tests.support.browser import TIMEOUT_MS, chromium
 
 SCREENSHOTS = ROOT / "var" / "screenshots" / "catalog"
 
@@ -29,23 +28,14 @@ pytestmark = [
 
 @pytest.fixture
 def browser(live_server, settings, monkeypatch) -> Iterator:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
     settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
     settings.REGISTRY_REQUIRE_CLIENT_KEY = True
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     load(PREFECT)
     load(NETBIRD)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched, live_server.url
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched, live_server.url
 
 
 def open_page(browser, width: int = 1400, height: int = 900):
