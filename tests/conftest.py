@@ -133,3 +133,13 @@ def pytest_runtest_protocol(item, nextitem):
     finally:
         if not marked:
             _unmarked.clear()
+
+
+@pytest.fixture
+def staff(client, django_user_model, settings):
+    """The test client, logged in to the admin as a superuser (a test folder that needs
+    another kind of staff user defines its own ``staff``)."""
+    settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+    user = django_user_model.objects.create_superuser("admin", "admin@example.org", None)
+    client.force_login(user)
+    return client

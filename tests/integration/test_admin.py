@@ -99,14 +99,6 @@ def registered_models() -> Iterable[type]:
 
 
 @pytest.fixture
-def staff(client: Client, django_user_model, settings) -> Client:
-    settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
-    user = django_user_model.objects.create_superuser("admin", "admin@example.org", None)
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def prefect() -> m.Capability:
     import_files(PREFECT)
     return capability_named(PREFECT_NAME)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings as django_settings
-from django.test import Client
 
 from capabilities_app.store import models as m
 from capabilities_app.store.importer import import_documents, text_input
@@ -13,14 +12,6 @@ from tests.conftest import CORPUS, NETBIRD, PREFECT, SHIPYARD, run_command
 from tests.support.documents import generate
 
 PREFECT_NAME = "prefect-account-billing"
-
-
-@pytest.fixture
-def staff(client: Client, django_user_model, settings) -> Client:
-    settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
-    user = django_user_model.objects.create_superuser("admin", "admin@example.org", None)
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

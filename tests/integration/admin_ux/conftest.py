@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from capabilities_app.store import models as m
@@ -24,14 +23,6 @@ def change_url(capability: m.Capability) -> str:
 
 def yaml_url(capability: m.Capability) -> str:
     return reverse(f"admin:{APP}_capability_yaml", args=[capability.pk])
-
-
-@pytest.fixture
-def staff(client: Client, django_user_model, settings) -> Client:
-    settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
-    user = django_user_model.objects.create_superuser("admin", "admin@example.org", None)
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -49,14 +49,6 @@ def line_of(path: Path, text: str, occurrence: int = 1) -> int:
     return found[occurrence - 1]
 
 
-@pytest.fixture
-def staff(client: Client, django_user_model, settings) -> Client:
-    settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
-    user = django_user_model.objects.create_superuser("admin", "admin@example.org", None)
-    client.force_login(user)
-    return client
-
-
 # --------------------------------------------------------------------------- point 20
 
 DANGLING = "fleet-tools.nonexistent"

@@ -19,14 +19,6 @@ FLEET = f"{NAMESPACE}/fleet-tools"
 OFFICIAL = "io.modelcontextprotocol.registry/official"
 
 
-@pytest.fixture
-def staff(client, django_user_model, settings):
-    settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
-    user = django_user_model.objects.create_superuser("admin", "admin@example.org", None)
-    client.force_login(user)
-    return client
-
-
 def latest(client, name: str = FLEET) -> dict:
     response = client.get(server_path(name, "/versions/latest"))
     assert response.status_code == 200, response.content
