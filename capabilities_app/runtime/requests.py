@@ -55,6 +55,7 @@ __all__ = [
     "credential_header",
     "evaluate_with",
     "place",
+    "put_credential_header",
     "resolve_base_uri",
     "segment",
     "set_body",
@@ -330,6 +331,23 @@ def credential_header(target: Upstream) -> str | None:
     return None
 
 
+def put_credential_header(
+    request: upstream.Request, name: str, value: str, *, kind: str, namespace: str
+) -> None:
+    """Set a credential header, replacing any of that name; a value that cannot be a
+    header line (a bind variable's line break, control character, non-ASCII text) is the
+    consumes' misconfiguration, never sent."""
+    if HEADER_UNSAFE.search(value) or HEADER_UNSAFE.search(name):
+        raise UpstreamNotConfigured(
+            f"the {kind} credential of consumes {namespace!r} cannot be sent as a "
+            "header (a line break, a control character or non-ASCII text); "
+            "check the bind variable's value"
+        )
+    lowered = name.lower()
+    request.headers = [(k, v) for k, v in request.headers if k.lower() != lowered]
+    request.headers.append((name, value))
+
+
 def apply_authentication(request: upstream.Request, target: Upstream, binds: Binds) -> None:
     """Consumes authentication (§4), every field rendered over the bind variables alone.
 
@@ -347,15 +365,7 @@ def apply_authentication(request: upstream.Request, target: Upstream, binds: Bin
         return render(value, (), binds) if isinstance(value, str) else as_text(value or "")
 
     def only_header(name: str, value: str) -> None:
-        if HEADER_UNSAFE.search(value) or HEADER_UNSAFE.search(name):
-            raise UpstreamNotConfigured(
-                f"the {kind} credential of consumes {target.namespace!r} cannot be sent as a "
-                "header (a line break, a control character or non-ASCII text); "
-                "check the bind variable's value"
-            )
-        lowered = name.lower()
-        request.headers = [(k, v) for k, v in request.headers if k.lower() != lowered]
-        request.headers.append((name, value))
+        put_credential_header(request, name, value, kind=str(kind), namespace=target.namespace)
 
     if kind == "bearer":
         token = field_value("token")
