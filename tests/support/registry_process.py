@@ -123,8 +123,10 @@ class RegistryProcess:
 
     kill = staticmethod(processes.kill)
 
-    def start_mcp(self, *extra: str) -> str:
-        port = free_port()
+    def start_mcp(self, *extra: str, port: int | None = None) -> str:
+        """``run_mcp_server`` over HTTP on ``port`` (a free one unless given: a test that
+        names the server's public URL in the environment picks it first); its base URL."""
+        port = port or free_port()
         self.start(
             *MANAGE,
             "run_mcp_server",

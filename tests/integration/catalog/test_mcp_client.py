@@ -17,7 +17,7 @@ from mcp.client.streamable_http import streamable_http_client
 from tests.conftest import PREFECT
 from tests.integration.catalog.conftest import client_config
 from tests.integration.mcp.conftest import run
-from tests.support.processes import MANAGE, free_port
+from tests.support.processes import free_port
 from tests.support.registry_process import RegistryProcess
 from tests.support.upstream import RecordingUpstream
 
@@ -37,16 +37,7 @@ def test_a_configuration_from_the_catalog_page_connects(tmp_path):
         key = registry.manage(
             "create_client_key", "catalog-reader", "--grant", PREFECT.stem
         ).stdout.strip()
-        registry.start(
-            *MANAGE,
-            "run_mcp_server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(mcp_port),
-            ready_url=f"http://127.0.0.1:{mcp_port}/healthz",
-            log_name="mcp",
-        )
+        registry.start_mcp(port=mcp_port)
         web = registry.start_web()
         page = httpx.get(f"{web}/catalog/{PREFECT.stem}/", timeout=30)
         assert page.status_code == 200

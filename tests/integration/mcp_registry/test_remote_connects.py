@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import SHIPYARD
 from tests.integration.access.mcp_stack import make_keys
-from tests.support.processes import MANAGE, free_port
+from tests.support.processes import free_port
 from tests.support.registry_process import RegistryProcess
 from tests.support.upstream import RecordingUpstream
 
@@ -42,16 +42,7 @@ def stack(tmp_path_factory):
     try:
         registry.import_document(SHIPYARD, name=SHIPYARD.stem, base_uri=upstream.url)
         key = make_keys(registry, {"reader": {"grants": [SHIPYARD.stem]}})["reader"]
-        registry.start(
-            *MANAGE,
-            "run_mcp_server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(mcp_port),
-            ready_url=f"{mcp}/healthz",
-            log_name="mcp",
-        )
+        registry.start_mcp(port=mcp_port)
         web = registry.start_web()
         yield registry, web, mcp, key
     finally:
